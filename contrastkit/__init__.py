@@ -1,0 +1,1 @@
+"""contrastkit: contrastive representation learning across domains."""

@@ -1,0 +1,87 @@
+"""contrastkit.core: contrastive objectives, similarities, negative handling and the training loop.
+
+Pure tensor functions (``info_nce``, ``nt_xent``, ...) with thin ``nn.Module`` wrappers that only
+hold hyper-parameters and state (``InfoNCE``, ``MemoryQueue``, ``MomentumEncoder``).
+"""
+
+from __future__ import annotations
+
+from .alignment_uniformity import alignment, uniformity
+from .dcl import dcl, von_mises_fisher_weight
+from .debiased import debiased_info_nce, hard_negative_info_nce
+from .distributed import gather_no_grad, gather_with_grad, rank_offset
+from .info_nce import InfoNCE, info_nce
+from .memory import MemoryQueue, MomentumEncoder, momentum_update
+from .negatives import encode_ids, group_mask, mix_hard_negatives, topk_hard_negatives
+from .nt_xent import NTXent, nt_xent
+from .pairwise_losses import margin_contrastive, n_pair, pair_distance, triplet
+from .proto_nce import estimate_concentration, proto_nce
+from .similarity import (
+    BilinearSimilarity,
+    Similarity,
+    cosine_similarity,
+    dot_similarity,
+    neg_squared_euclidean,
+    pairwise_similarity,
+    resolve_similarity,
+)
+from .supcon import SupCon, supcon
+from .symile import multilinear_inner_product, symile
+from .tiled import tiled_negative_lse
+from .training import (
+    TrainConfig,
+    Trainer,
+    atomic_save,
+    move_to,
+    plot_history,
+    resolve_device,
+    seed_everything,
+)
+
+__all__ = [
+    "BilinearSimilarity",
+    "InfoNCE",
+    "MemoryQueue",
+    "MomentumEncoder",
+    "NTXent",
+    "Similarity",
+    "SupCon",
+    "TrainConfig",
+    "Trainer",
+    "alignment",
+    "atomic_save",
+    "cosine_similarity",
+    "dcl",
+    "debiased_info_nce",
+    "dot_similarity",
+    "encode_ids",
+    "estimate_concentration",
+    "gather_no_grad",
+    "gather_with_grad",
+    "group_mask",
+    "hard_negative_info_nce",
+    "info_nce",
+    "margin_contrastive",
+    "mix_hard_negatives",
+    "momentum_update",
+    "move_to",
+    "multilinear_inner_product",
+    "n_pair",
+    "neg_squared_euclidean",
+    "nt_xent",
+    "pair_distance",
+    "pairwise_similarity",
+    "plot_history",
+    "proto_nce",
+    "rank_offset",
+    "resolve_device",
+    "resolve_similarity",
+    "seed_everything",
+    "supcon",
+    "symile",
+    "tiled_negative_lse",
+    "topk_hard_negatives",
+    "triplet",
+    "uniformity",
+    "von_mises_fisher_weight",
+]

@@ -1,0 +1,88 @@
+"""Exact contrastive log-sum-exp in tiles: memory O(B * chunk) instead of O(B * M).
+
+The autograd function below keeps only the per-row log-sum-exp from forward and recomputes each
+``[chunk, M]`` tile of logits in backward, so the loss and its gradients equal the dense ones
+(up to float round-off) while the ``[B, M]`` logit matrix never exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+def _tile_logits(
+    q: Tensor, c: Tensor, scale: float, r0: int, r1: int, neg_mask: Tensor | None, exclude: Tensor | None
+) -> Tensor:
+    s = (q[r0:r1] @ c.T).float().mul_(scale)  # (chunk, M)
+    if neg_mask is not None:
+        s.masked_fill_(~neg_mask[r0:r1], float("-inf"))
+    if exclude is not None:
+        rows = torch.arange(r1 - r0, device=s.device).unsqueeze(1).expand_as(exclude[r0:r1])
+        s[rows, exclude[r0:r1]] = float("-inf")
+    return s
+
+
+class _TiledNegativeLSE(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        q: Tensor,
+        c: Tensor,
+        scale: float,
+        chunk: int,
+        neg_mask: Tensor | None,
+        exclude: Tensor | None,
+    ) -> Tensor:
+        lse = torch.empty(q.shape[0], dtype=torch.float32, device=q.device)
+        for r0 in range(0, q.shape[0], chunk):
+            r1 = min(r0 + chunk, q.shape[0])
+            lse[r0:r1] = torch.logsumexp(_tile_logits(q, c, scale, r0, r1, neg_mask, exclude), dim=1)
+        ctx.save_for_backward(q, c, lse, neg_mask, exclude)
+        ctx.scale, ctx.chunk = scale, chunk
+        return lse
+
+    @staticmethod
+    def backward(ctx: Any, grad_lse: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        q, c, lse, neg_mask, exclude = ctx.saved_tensors
+        scale, chunk = ctx.scale, ctx.chunk
+        grad_q = torch.zeros_like(q, dtype=torch.float32)
+        grad_c = torch.zeros_like(c, dtype=torch.float32)
+        # Rows without any negative have lse = -inf and no gradient; keep them out of exp(-inf + inf).
+        safe_lse = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
+        for r0 in range(0, q.shape[0], chunk):
+            r1 = min(r0 + chunk, q.shape[0])
+            s = _tile_logits(q, c, scale, r0, r1, neg_mask, exclude)
+            p = s.sub_(safe_lse[r0:r1, None]).exp_().mul_((grad_lse[r0:r1] * scale)[:, None])  # (chunk, M)
+            grad_q[r0:r1] = p @ c.float()
+            grad_c.addmm_(p.T, q[r0:r1].float())
+        return grad_q.to(q.dtype), grad_c.to(c.dtype), None, None, None, None
+
+
+def tiled_negative_lse(
+    q: Tensor,
+    c: Tensor,
+    scale: float,
+    chunk: int,
+    neg_mask: Tensor | None = None,
+    exclude: Tensor | None = None,
+) -> Tensor:
+    r"""Per-row log-sum-exp over negatives, computed in row tiles.
+
+    .. math:: \mathrm{lse}_i = \log \sum_{j \in N(i)} \exp(s \cdot q_i^\top c_j)
+
+    Args:
+        q: queries ``[B, D]``.
+        c: candidates ``[M, D]``.
+        scale: ``1 / temperature``.
+        chunk: rows per tile; peak extra memory is ``chunk * M`` floats.
+        neg_mask: ``[B, M]`` bool, True where ``c_j`` is a negative of ``q_i`` (default: all).
+        exclude: ``[B, E]`` long, columns removed from row i's negatives (the positive, the anchor).
+
+    Returns:
+        ``[B]`` float32; ``-inf`` for rows without negatives.
+    """
+    out: Tensor = _TiledNegativeLSE.apply(q, c, float(scale), int(chunk), neg_mask, exclude)
+    return out

@@ -1,0 +1,410 @@
+"""The one training loop every domain uses.
+
+Seeds, device choice, optional mixed precision, gradient clipping, a tqdm bar with the live loss,
+metrics in ``run_dir/metrics.csv``, a PNG of the curves, early stopping on a validation metric,
+and atomic checkpoints that resume bit-for-bit (Ctrl-C saves one before exiting).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import random
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+StepOutput = Tensor | Mapping[str, Tensor]
+StepFn = Callable[[nn.Module, Any], StepOutput]
+EvalFn = Callable[[nn.Module], Mapping[str, float]]
+Batches = Callable[[int], Iterable[Any]] | Iterable[Any]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of :class:`Trainer`; every field is stored in the checkpoint and ``config.json``."""
+
+    max_steps: int = 1000
+    """Optimizer steps to run in total (a resumed run continues up to this number)."""
+    lr: float = 1e-3
+    """Learning rate of the default AdamW optimizer."""
+    weight_decay: float = 0.0
+    """Weight decay of the default AdamW optimizer."""
+    seed: int = 0
+    """Seeds python, numpy and torch before the model's first step."""
+    device: str = "auto"
+    """``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ..."""
+    mixed_precision: bool = False
+    """Autocast: bfloat16 on CPU, float16 with a GradScaler on CUDA."""
+    grad_clip: float | None = None
+    """Clip the global gradient norm to this value."""
+    log_every: int = 10
+    """Record the step's outputs every this many steps."""
+    eval_every: int | None = None
+    """Run the ``evaluate`` callback every this many steps (and at the end)."""
+    monitor: str | None = None
+    """Metric returned by ``evaluate`` used for early stopping and the best checkpoint."""
+    mode: Literal["max", "min"] = "max"
+    """Whether a larger or a smaller ``monitor`` value is better."""
+    patience: int | None = None
+    """Stop after this many evaluations without improvement of ``monitor``."""
+    checkpoint_every: int = 200
+    """Write ``checkpoint.pt`` every this many steps (needs ``run_dir``)."""
+    run_dir: str | None = None
+    """Folder for checkpoints, metrics, plots; None keeps everything in memory."""
+    resume: bool = True
+    """Continue from ``run_dir/checkpoint.pt`` when it exists."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "log_every", "checkpoint_every"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TrainConfig: {name} must be > 0; got {getattr(self, name)}.")
+        if self.lr <= 0 or not math.isfinite(self.lr):
+            raise ValueError(f"TrainConfig: lr must be > 0; got {self.lr}.")
+        if self.eval_every is not None and self.eval_every <= 0:
+            raise ValueError(f"TrainConfig: eval_every must be > 0 or None; got {self.eval_every}.")
+        if self.patience is not None and self.monitor is None:
+            raise ValueError("TrainConfig: patience needs monitor, the metric to watch.")
+        if self.mode not in ("max", "min"):
+            raise ValueError(f"TrainConfig: mode must be 'max' or 'min'; got {self.mode!r}.")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use 'cpu' or 'auto'.")
+    return dev
+
+
+def move_to(batch: Any, device: torch.device) -> Any:
+    """Move tensors (and anything with ``.to``, e.g. PyG ``Data``) inside nested containers."""
+    if isinstance(batch, Tensor) or hasattr(batch, "to") and not isinstance(batch, type):
+        return batch.to(device)
+    if isinstance(batch, Mapping):
+        return {k: move_to(v, device) for k, v in batch.items()}
+    if isinstance(batch, tuple):
+        return tuple(move_to(v, device) for v in batch)
+    if isinstance(batch, list):
+        return [move_to(v, device) for v in batch]
+    return batch
+
+
+def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``.
+
+    A crash mid-write leaves the previous file intact: there is never a half-written checkpoint.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(text: str, path: str | os.PathLike[str]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def plot_history(history: list[dict[str, float]], path: str | os.PathLike[str], title: str = "") -> None:
+    """One panel per recorded metric against the step, saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = sorted({k for row in history for k in row if k != "step"})
+    if not keys:
+        return
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        pts = [(row["step"], row[key]) for row in history if key in row]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="." if len(pts) < 30 else None)
+        ax.set_title(key)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+class Trainer:
+    """Runs ``step_fn`` on batches for ``config.max_steps`` optimizer steps.
+
+    Args:
+        model: the module whose parameters are optimised (losses with parameters, such as a
+            :class:`BilinearSimilarity`, belong inside it).
+        step_fn: ``step_fn(model, batch) -> loss`` or ``-> {"loss": loss, other scalars...}``.
+        batches: ``epoch -> iterable of batches`` (deterministic per epoch: resume is then exact),
+            or an iterable that is re-iterated every epoch.
+        config: :class:`TrainConfig`.
+        optimizer: defaults to AdamW over ``model.parameters()``.
+        evaluate: ``model -> {metric: value}``, run every ``eval_every`` steps in eval mode.
+        after_step: ``(model, step)`` hook after each optimizer step (EMA updates, queues).
+
+    Example:
+        >>> trainer = Trainer(model, step_fn, lambda epoch: loader, TrainConfig(max_steps=100))
+        >>> trainer.fit().history[-1]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        step_fn: StepFn,
+        batches: Batches,
+        config: TrainConfig | None = None,
+        *,
+        optimizer: torch.optim.Optimizer | None = None,
+        evaluate: EvalFn | None = None,
+        after_step: Callable[[nn.Module, int], None] | None = None,
+    ) -> None:
+        self.config = config or TrainConfig()
+        self.device = resolve_device(self.config.device)
+        seed_everything(self.config.seed)
+        self.model = model.to(self.device)
+        self.step_fn = step_fn
+        self.batches = batches
+        params = [p for p in model.parameters() if p.requires_grad]
+        if optimizer is None and not params:
+            raise ValueError("Trainer: the model has no trainable parameters.")
+        self.optimizer = optimizer or torch.optim.AdamW(
+            params, lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+        self.evaluate = evaluate
+        self.after_step = after_step
+        use_scaler = self.config.mixed_precision and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.history: list[dict[str, float]] = []
+        self.best: float | None = None
+        self.bad_evals = 0
+        self.stopped_early = False
+        self.run_dir = Path(self.config.run_dir) if self.config.run_dir else None
+        self._epoch_rng: dict[str, Any] = _rng_state()
+        if self.run_dir is not None and self.config.resume and (self.run_dir / "checkpoint.pt").exists():
+            self._load(self.run_dir / "checkpoint.pt")
+
+    # ---------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "epoch_rng": self._epoch_rng,
+            "rng": _rng_state(),
+            "history": self.history,
+            "best": self.best,
+            "bad_evals": self.bad_evals,
+            "config": dataclasses.asdict(self.config),
+        }
+
+    def save_checkpoint(self) -> Path | None:
+        if self.run_dir is None:
+            return None
+        path = self.run_dir / "checkpoint.pt"
+        atomic_save(self.state_dict(), path)
+        self._write_metrics()
+        return path
+
+    def _load(self, path: Path) -> None:
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=False)
+        except Exception as exc:  # a foreign or corrupt file must not be half-applied
+            raise ValueError(f"Trainer: cannot read checkpoint {path}: {exc}. Delete it or pass resume=False.") from exc
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        self._epoch_rng = state["epoch_rng"]
+        self._resume_rng = state["rng"]
+        self.history, self.best, self.bad_evals = state["history"], state["best"], state["bad_evals"]
+
+    def _write_metrics(self) -> None:
+        if self.run_dir is None or not self.history:
+            return
+        import pandas as pd
+
+        frame = pd.DataFrame(self.history)
+        atomic_write_text(frame.to_csv(index=False), self.run_dir / "metrics.csv")
+
+    # ---------------------------------------------------------------- loop
+    def _epoch_iter(self) -> Iterator[Any]:
+        source = self.batches(self.epoch) if callable(self.batches) else self.batches
+        return iter(source)
+
+    def _batches(self) -> Iterator[Any]:
+        """Yield batches forever, advancing epochs; on resume, skip what was already consumed."""
+        skip = self.batch_in_epoch
+        if hasattr(self, "_resume_rng"):
+            _set_rng_state(self._epoch_rng)  # the epoch's data order is drawn from this state
+        while True:
+            if skip == 0:
+                self._epoch_rng = _rng_state()
+            it = self._epoch_iter()
+            for _ in range(skip):
+                next(it, None)
+            if hasattr(self, "_resume_rng"):
+                _set_rng_state(self._resume_rng)
+                del self._resume_rng
+            produced = skip
+            skip = 0
+            for batch in it:
+                produced += 1
+                self.batch_in_epoch = produced
+                yield batch
+            if produced == 0:
+                raise ValueError("Trainer: the batch source produced no batches in an epoch.")
+            self.epoch += 1
+            self.batch_in_epoch = 0
+
+    def _run_eval(self) -> dict[str, float]:
+        assert self.evaluate is not None
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            metrics = {f"val_{k}" if not k.startswith("val_") else k: float(v) for k, v in self.evaluate(self.model).items()}
+        self.model.train(was_training)
+        monitor = self.config.monitor
+        if monitor is not None:
+            key = monitor if monitor in metrics else f"val_{monitor}"
+            if key not in metrics:
+                raise ValueError(f"Trainer: monitor {monitor!r} not in evaluate() output {sorted(metrics)}.")
+            value = metrics[key]
+            better = self.best is None or (value > self.best if self.config.mode == "max" else value < self.best)
+            if better:
+                self.best, self.bad_evals = value, 0
+                if self.run_dir is not None:
+                    atomic_save(self.model.state_dict(), self.run_dir / "best.pt")
+            else:
+                self.bad_evals += 1
+        return metrics
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if not self.config.mixed_precision:
+            return contextlib.nullcontext()
+        dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def fit(self) -> Trainer:
+        """Train until ``max_steps`` or early stopping; returns ``self`` (``history``, ``best``)."""
+        cfg = self.config
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(json.dumps(dataclasses.asdict(cfg), indent=2), self.run_dir / "config.json")
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not cfg.progress, desc="train", leave=False)
+        self.model.train()
+        batches = self._batches()
+        try:
+            while self.step < cfg.max_steps and not self.stopped_early:
+                batch = move_to(next(batches), self.device)
+                with self._autocast():
+                    out = self.step_fn(self.model, batch)
+                logs = {"loss": out} if isinstance(out, Tensor) else dict(out)
+                if "loss" not in logs:
+                    raise ValueError("Trainer: step_fn must return a loss tensor or a mapping with 'loss'.")
+                loss = logs["loss"]
+                if not torch.isfinite(loss.detach()):
+                    raise FloatingPointError(f"Trainer: loss is {float(loss)} at step {self.step + 1}.")
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                if cfg.grad_clip is not None:
+                    self.scaler.unscale_(self.optimizer)
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.step += 1
+                if self.after_step is not None:
+                    self.after_step(self.model, self.step)
+                bar.update(1)
+                row: dict[str, float] = {}
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    row = {k: float(v.detach()) if isinstance(v, Tensor) else float(v) for k, v in logs.items()}
+                    bar.set_postfix(loss=f"{row['loss']:.4f}")
+                evaluate_now = self.evaluate is not None and (
+                    (cfg.eval_every is not None and self.step % cfg.eval_every == 0) or self.step == cfg.max_steps
+                )
+                if evaluate_now:
+                    row.update(self._run_eval())
+                    if cfg.patience is not None and self.bad_evals >= cfg.patience:
+                        self.stopped_early = True
+                if row:
+                    self.history.append({"step": float(self.step), **row})
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+        except KeyboardInterrupt:
+            path = self.save_checkpoint()
+            bar.close()
+            if path is not None:
+                print(f"\nInterrupted at step {self.step}; checkpoint saved to {path}.")
+            raise
+        bar.close()
+        self.save_checkpoint()
+        if self.run_dir is not None and self.history:
+            plot_history(self.history, self.run_dir / "curves.png")
+        return self
+
+    def load_best(self) -> nn.Module:
+        """Load ``run_dir/best.pt`` (the best ``monitor`` value) into the model and return it."""
+        if self.run_dir is None or not (self.run_dir / "best.pt").exists():
+            raise ValueError("Trainer.load_best: no best.pt; set run_dir and monitor, and evaluate.")
+        self.model.load_state_dict(torch.load(self.run_dir / "best.pt", map_location=self.device))
+        return self.model

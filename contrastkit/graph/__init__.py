@@ -1,0 +1,1 @@
+"""contrastkit.graph (under construction)."""

@@ -1,0 +1,1 @@
+"""contrastkit.recsys (under construction)."""

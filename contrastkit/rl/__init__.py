@@ -1,0 +1,1 @@
+"""contrastkit.rl (under construction)."""

@@ -1,0 +1,1 @@
+"""contrastkit.text (under construction)."""

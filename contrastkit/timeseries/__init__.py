@@ -1,0 +1,1 @@
+"""contrastkit.timeseries (under construction)."""
