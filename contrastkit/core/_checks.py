@@ -1,4 +1,5 @@
-"""Shared input checks. Every message states the rule, the value received and the fix."""
+"""Shared input checks (every message states the rule, the value received and the fix) and the
+accumulation-dtype rule used by every loss."""
 
 from __future__ import annotations
 
@@ -109,3 +110,8 @@ def reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def acc(x: Tensor) -> Tensor:
+    """Accumulation dtype: half and bfloat16 values are upcast to float32; float32/64 stay as they are."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_2d, check_min_batch, check_pair, check_positive
+from ._checks import acc, check_2d, check_min_batch, check_pair, check_positive
 
 
 def alignment(x: Tensor, y: Tensor, *, alpha: float = 2.0, normalize: bool = True) -> Tensor:
@@ -23,7 +23,7 @@ def alignment(x: Tensor, y: Tensor, *, alpha: float = 2.0, normalize: bool = Tru
     if normalize:
         x, y = F.normalize(x, dim=-1, eps=1e-8), F.normalize(y, dim=-1, eps=1e-8)
     # eps keeps the gradient of the norm finite when x == y
-    return ((x - y).float().pow(2).sum(-1) + 1e-12).pow(alpha / 2).mean()
+    return (acc(x - y).pow(2).sum(-1) + 1e-12).pow(alpha / 2).mean()
 
 
 def uniformity(x: Tensor, *, t: float = 2.0, normalize: bool = True) -> Tensor:
@@ -39,7 +39,7 @@ def uniformity(x: Tensor, *, t: float = 2.0, normalize: bool = True) -> Tensor:
     if normalize:
         x = F.normalize(x, dim=-1, eps=1e-8)
     b = x.shape[0]
-    xf = x.float()
+    xf = acc(x)
     sq = (xf * xf).sum(-1)
     d2 = (sq[:, None] + sq[None, :] - 2.0 * xf @ xf.T).clamp_min(0.0)  # (B, B)
     i, j = torch.triu_indices(b, b, offset=1, device=x.device)

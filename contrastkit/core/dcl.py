@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_min_batch, check_pair, check_positive, check_temperature
+from ._checks import acc, check_min_batch, check_pair, check_positive, check_temperature
 
 
 def von_mises_fisher_weight(z1: Tensor, z2: Tensor, sigma: float = 0.5) -> Tensor:
@@ -17,7 +17,7 @@ def von_mises_fisher_weight(z1: Tensor, z2: Tensor, sigma: float = 0.5) -> Tenso
     """
     a = F.normalize(z1.detach(), dim=-1, eps=1e-8)
     b = F.normalize(z2.detach(), dim=-1, eps=1e-8)
-    sim = (a * b).sum(-1).float() / sigma
+    sim = acc((a * b).sum(-1)) / sigma
     return 2.0 - z1.shape[0] * torch.softmax(sim, dim=0)
 
 
@@ -51,11 +51,11 @@ def dcl(
     eye = torch.eye(b, dtype=torch.bool, device=z1.device)
 
     def one_side(x: Tensor, y: Tensor) -> Tensor:
-        positive = (x * y).sum(-1).float() / temperature  # (B,)
+        positive = acc((x * y).sum(-1)) / temperature  # (B,)
         if weight is not None:
             positive = positive * weight
-        s_xx = (x @ x.T).float().div(temperature).masked_fill(eye, float("-inf"))  # (B, B)
-        s_xy = (x @ y.T).float().div(temperature).masked_fill(eye, float("-inf"))  # (B, B)
+        s_xx = acc(x @ x.T).div(temperature).masked_fill(eye, float("-inf"))  # (B, B)
+        s_xy = acc(x @ y.T).div(temperature).masked_fill(eye, float("-inf"))  # (B, B)
         negative = torch.logsumexp(torch.cat([s_xx, s_xy], dim=1), dim=1)  # (B,)
         return (negative - positive).mean()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import check_mask, check_min_batch, check_pair, check_positive, check_temperature
+from ._checks import acc, check_mask, check_min_batch, check_pair, check_positive, check_temperature
 from .info_nce import _NEG_INF, linear_views
 from .similarity import SimilarityLike, resolve_similarity
 
@@ -21,9 +21,10 @@ def _debiased_negative_term(
     and :math:`N` the number of negatives of that query.
     """
     n_neg = neg_mask.sum(1).to(l_neg.dtype)  # (B,)
-    masked = l_neg.masked_fill(~neg_mask, _NEG_INF)
-    # log of (1/N) sum_n w_n e^{l_n} = logsumexp((1+beta) l) - logsumexp(beta l)
-    log_mean_weighted = torch.logsumexp((1.0 + beta) * masked, dim=1) - torch.logsumexp(beta * masked, dim=1)
+    # log of (1/N) sum_n w_n e^{l_n} = logsumexp((1+beta) l) - logsumexp(beta l), over the negatives
+    weighted = ((1.0 + beta) * l_neg).masked_fill(~neg_mask, _NEG_INF)
+    base = (beta * l_neg).masked_fill(~neg_mask, _NEG_INF)
+    log_mean_weighted = torch.logsumexp(weighted, dim=1) - torch.logsumexp(base, dim=1)
     shift = torch.maximum(log_mean_weighted, l_pos).detach()
     diff = (log_mean_weighted - shift).exp() - tau_plus * (l_pos - shift).exp()
     floor = torch.exp(-scale - shift)  # e^{-1/tau}: the smallest possible e^{l} for cosine similarity
@@ -69,7 +70,7 @@ def hard_negative_info_nce(
     sim = resolve_similarity(similarity)
     views = linear_views(sim, query, key)
     s = (views[0] @ views[1].T) if views is not None else sim.pairwise(query, key)
-    logits = s.float() / temperature  # (B, B)
+    logits = acc(s) / temperature  # (B, B)
     eye = torch.eye(b, dtype=torch.bool, device=query.device)
     if neg_mask is None:
         neg_mask = ~eye

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import (
+    acc,
     check_2d,
     check_floating,
     check_mask,
@@ -69,7 +70,7 @@ def contrast(
     columns in ``exclude[i]``, plus the per-query ``extra_logits`` ``[B, K]``. With several positives the per-positive terms are averaged (SupCon
     "out" form), each positive contrasted only against the negatives.
 
-    Shapes: q ``[B, D]``, c ``[M, D]`` -> ``[B]`` (float32).
+    Shapes: q ``[B, D]``, c ``[M, D]`` -> ``[B]`` (float32 for half inputs).
     """
     b = q.shape[0]
     rows = torch.arange(b, device=q.device)
@@ -79,24 +80,25 @@ def contrast(
         exclude_all = pos_col[:, None]
     else:
         exclude_all = exclude
-    if pos_mask is not None and neg_mask is None:
-        neg_mask = ~pos_mask
+    if pos_mask is not None:
+        # A marked positive is never a negative of its own query.
+        neg_mask = ~pos_mask if neg_mask is None else neg_mask & ~pos_mask
 
     if chunk_size is not None:
         neg_lse = tiled_negative_lse(q, c, scale, chunk_size, neg_mask, exclude_all)
         if extra_logits is not None:
             neg_lse = torch.logaddexp(neg_lse, torch.logsumexp(extra_logits, dim=1))
         if pos_col is not None:
-            l_pos = (q * c[pos_col]).sum(-1).float() * scale
+            l_pos = acc((q * c[pos_col]).sum(-1)) * scale
             return _loss_from_parts(l_pos, neg_lse)
         assert pos_mask is not None
         r, j = pos_mask.nonzero(as_tuple=True)
-        l_pos = (q[r] * c[j]).sum(-1).float() * scale
+        l_pos = acc((q[r] * c[j]).sum(-1)) * scale
         per_pair = _loss_from_parts(l_pos, neg_lse[r])
         total = torch.zeros(b, device=q.device, dtype=per_pair.dtype).index_add_(0, r, per_pair)
         return total / pos_mask.sum(1).to(total.dtype)
 
-    logits = (q @ c.T).float() * scale  # (B, M)
+    logits = acc(q @ c.T) * scale  # (B, M)
     if exclude is not None:
         # An excluded column at -inf is neither a negative nor (being no positive) a term.
         logits = logits.index_put((rows[:, None].expand_as(exclude), exclude), logits.new_tensor(_NEG_INF))
@@ -150,7 +152,7 @@ def info_nce(
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (``[B]``).
 
     Returns:
-        A float32 scalar (or ``[B]``), computed in float32 even for half-precision inputs.
+        A scalar (or ``[B]``) in float32 for half-precision inputs (computed in float32), else the input dtype.
 
     Raises:
         ValueError: on shape mismatches, ``temperature <= 0``, fewer than 2 samples for in-batch
@@ -183,7 +185,7 @@ def info_nce(
                 f"{where}: extra_negatives must be [B, K, D] with B={b}; got {tuple(extra_negatives.shape)}."
             )
         check_same_dim("query", query, "extra_negatives", extra_negatives, where)
-        extra_logits = sim.rowwise(query, extra_negatives).float() * scale  # (B, K)
+        extra_logits = acc(sim.rowwise(query, extra_negatives)) * scale  # (B, K)
 
     if negatives is None:
         if gather_distributed:
@@ -206,7 +208,7 @@ def info_nce(
                     f"{where}: chunk_size needs a cosine, dot or BilinearSimilarity similarity; got {sim!r}."
                 )
             # Arbitrary similarity: build logits directly, then reuse the same masking logic.
-            logits = sim.pairwise(query, keys).float() * scale
+            logits = acc(sim.pairwise(query, keys)) * scale
             per_query = _from_logits(logits, pos_col, pos_mask, neg_mask, extra_logits)
         else:
             q, c = views
@@ -234,13 +236,13 @@ def info_nce(
         )
     check_floating("negatives", negatives, where)
     check_same_dim("query", query, "negatives", negatives, where)
-    l_pos = sim.rowwise(query, key.unsqueeze(1)).squeeze(1).float() * scale  # (B,)
+    l_pos = acc(sim.rowwise(query, key.unsqueeze(1)).squeeze(1)) * scale  # (B,)
     if negatives.dim() == 3:
         if negatives.shape[0] != b:
             raise ValueError(
                 f"{where}: per-query negatives must be [B, K, D] with B={b}; got {tuple(negatives.shape)}."
             )
-        l_neg = sim.rowwise(query, negatives).float() * scale  # (B, K)
+        l_neg = acc(sim.rowwise(query, negatives)) * scale  # (B, K)
         if neg_mask is not None:
             check_mask("neg_mask", neg_mask, tuple(l_neg.shape), where)
             l_neg = l_neg.masked_fill(~neg_mask, _NEG_INF)
@@ -254,7 +256,7 @@ def info_nce(
     if chunk_size is not None and views is not None:
         neg_lse = tiled_negative_lse(views[0], views[1], scale, chunk_size, neg_mask)
     else:
-        l_neg = sim.pairwise(query, negatives).float() * scale  # (B, M)
+        l_neg = acc(sim.pairwise(query, negatives)) * scale  # (B, M)
         if neg_mask is not None:
             l_neg = l_neg.masked_fill(~neg_mask, _NEG_INF)
         neg_lse = torch.logsumexp(l_neg, dim=1)
@@ -273,16 +275,16 @@ def _from_logits(
     """The dense branch of :func:`contrast` for precomputed logits ``[B, M]`` (+ extra ``[B, K]``)."""
     if extra_logits is not None:
         # Extra negatives become columns that are negatives of their own row only.
-        logits = torch.cat([logits, extra_logits.float()], dim=1)  # (B, M + K)
+        logits = torch.cat([logits, extra_logits.to(logits.dtype)], dim=1)  # (B, M + K)
         pad = torch.zeros_like(extra_logits, dtype=torch.bool)
         pos_mask = None if pos_mask is None else torch.cat([pos_mask, pad], dim=1)
         neg_mask = None if neg_mask is None else torch.cat([neg_mask, ~pad], dim=1)
     rows = torch.arange(logits.shape[0], device=logits.device)
     if pos_col is not None and neg_mask is None:
         return F.cross_entropy(logits, pos_col, reduction="none")
-    if neg_mask is None:
-        assert pos_mask is not None
-        neg_mask = ~pos_mask
+    if pos_mask is not None:
+        neg_mask = ~pos_mask if neg_mask is None else neg_mask & ~pos_mask
+    assert neg_mask is not None
     negatives = neg_mask.clone()
     if pos_col is not None:
         negatives[rows, pos_col] = False

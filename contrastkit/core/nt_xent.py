@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check_min_batch, check_pair, check_reduction, check_temperature, reduce
+from ._checks import acc, check_min_batch, check_pair, check_reduction, check_temperature, reduce
 from .distributed import check_distributed_available, gather_with_grad, rank_offset
 from .info_nce import Reduction, contrast
 
@@ -28,10 +28,10 @@ class _SymmetricNTXent(torch.autograd.Function):
     def forward(ctx: Any, z: Tensor, scale: float) -> Tensor:  # type: ignore[override]
         n2 = z.shape[0]
         n = n2 // 2
-        zf = z.float()
+        zf = acc(z)
         s = torch.mm(zf, zf.T).mul_(scale)  # (2N, 2N)
         s.fill_diagonal_(float("-inf"))
-        lse = torch.empty(n2, dtype=torch.float32, device=z.device)
+        lse = torch.empty(n2, dtype=zf.dtype, device=z.device)
         for r0 in range(0, n2, _FUSED_TILE):
             lse[r0 : r0 + _FUSED_TILE] = torch.logsumexp(s[r0 : r0 + _FUSED_TILE], dim=1)
         pos = (torch.arange(n2, device=z.device) + n) % n2
@@ -44,7 +44,7 @@ class _SymmetricNTXent(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, None]:  # type: ignore[override]
         zf, s, lse, pos = ctx.saved_tensors
-        g = g.float()
+        g = g.to(zf.dtype)
         dz = torch.empty_like(zf)
         col = (-lse).unsqueeze(0)  # (1, 2N)
         g_col = g.unsqueeze(0)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_min_batch, check_pair, check_positive, check_reduction, reduce
+from ._checks import acc, check_min_batch, check_pair, check_positive, check_reduction, reduce
 
 Distance = Literal["euclidean", "cosine"]
 
@@ -110,10 +110,10 @@ def n_pair(
     check_min_batch(anchor.shape[0], where)
     check_positive("l2_reg", l2_reg, where, allow_zero=True)
     check_reduction(reduction, where)
-    logits = (anchor @ positive.T).float()  # (B, B)
+    logits = acc(anchor @ positive.T)  # (B, B)
     target = torch.arange(anchor.shape[0], device=anchor.device)
     loss = F.cross_entropy(logits, target, reduction="none")
     if l2_reg:
-        loss = loss + l2_reg * (anchor.pow(2).sum(-1) + positive.pow(2).sum(-1)).float()
+        loss = loss + l2_reg * acc(anchor.pow(2).sum(-1) + positive.pow(2).sum(-1))
     return reduce(loss, reduction)
 

@@ -6,14 +6,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_2d, check_positive, check_same_dim
+from ._checks import acc, check_2d, check_positive, check_same_dim
 
 
 def _check_clustering(
     m: int, protos: Tensor, assign: Tensor, phi: Tensor, b: int, where: str
 ) -> None:
     check_2d(f"prototypes[{m}]", protos, where)
-    if assign.dtype in (torch.float16, torch.float32, torch.float64, torch.bfloat16):
+    if assign.is_floating_point():
         raise TypeError(f"{where}: assignments[{m}] must be integer cluster ids; got {assign.dtype}.")
     if assign.shape != (b,):
         raise ValueError(f"{where}: assignments[{m}] must be [B]={b}; got {tuple(assign.shape)}.")
@@ -53,14 +53,14 @@ def proto_nce(
             f"got {len(prototypes)}, {len(assignments)}, {len(concentrations)}."
         )
     v = F.normalize(query, dim=-1, eps=1e-8)
-    total = v.new_zeros((), dtype=torch.float32)
+    terms = []
     for m, (protos, assign, phi) in enumerate(zip(prototypes, assignments, concentrations, strict=True)):
         _check_clustering(m, protos, assign, phi, query.shape[0], where)
         check_same_dim("query", query, f"prototypes[{m}]", protos, where)
         c = F.normalize(protos, dim=-1, eps=1e-8)
-        logits = (v @ c.T).float() / phi.float()[None, :]  # (B, K_m)
-        total = total + F.cross_entropy(logits, assign.long())
-    return total / len(prototypes)
+        logits = acc(v @ c.T) / phi.to(acc(v).dtype)[None, :]  # (B, K_m)
+        terms.append(F.cross_entropy(logits, assign.long()))
+    return torch.stack(terms).mean()
 
 
 @torch.no_grad()

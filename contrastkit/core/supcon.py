@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check_2d, check_labels, check_min_batch, check_temperature
+from ._checks import acc, check_2d, check_labels, check_min_batch, check_temperature
 from .distributed import check_distributed_available, gather_no_grad, gather_with_grad, rank_offset
 
 
@@ -34,7 +34,7 @@ def supcon(
         gather_distributed: anchors are local, candidates come from every rank.
 
     Returns:
-        A float32 scalar. With no positive pair in the batch it is 0 (still connected to the graph)
+        A scalar. With no positive pair in the batch it is 0 (still connected to the graph)
         and a warning is issued.
     """
     where = "supcon"
@@ -50,7 +50,7 @@ def supcon(
         candidates, cand_labels, offset = z, labels, 0
     check_min_batch(candidates.shape[0], where)
     b = z.shape[0]
-    logits = (z @ candidates.T).float() / temperature  # (B, M)
+    logits = acc(z @ candidates.T) / temperature  # (B, M)
     rows = torch.arange(b, device=z.device)
     self_mask = torch.zeros_like(logits, dtype=torch.bool)
     self_mask[rows, rows + offset] = True
@@ -61,7 +61,7 @@ def supcon(
     has_pos = n_pos > 0
     if not bool(has_pos.any()):
         warnings.warn(f"{where}: no two samples share a label; the loss is 0 for this batch.", stacklevel=2)
-        return (embeddings.sum() * 0.0).float()
+        return acc(embeddings.sum() * 0.0)
     per_anchor = -log_prob.masked_fill(~pos, 0.0).sum(1)[has_pos] / n_pos[has_pos]
     return per_anchor.mean()
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_2d, check_min_batch, check_temperature
+from ._checks import acc, check_2d, check_min_batch, check_temperature
 
 
 def multilinear_inner_product(*xs: Tensor) -> Tensor:
@@ -47,12 +47,12 @@ def symile(*modalities: Tensor, temperature: float = 0.07, normalize: bool = Tru
     check_min_batch(modalities[0].shape[0], where)
     xs = [F.normalize(x, dim=-1, eps=1e-8) for x in modalities] if normalize else list(modalities)
     target = torch.arange(xs[0].shape[0], device=xs[0].device)
-    total = xs[0].new_zeros((), dtype=torch.float32)
+    terms = []
     for m in range(len(xs)):
         others = torch.ones_like(xs[0])
         for mm, x in enumerate(xs):
             if mm != m:
                 others = others * x
-        logits = (others @ xs[m].T).float() / temperature  # (B, B)
-        total = total + F.cross_entropy(logits, target)
-    return total / len(xs)
+        logits = acc(others @ xs[m].T) / temperature  # (B, B)
+        terms.append(F.cross_entropy(logits, target))
+    return torch.stack(terms).mean()

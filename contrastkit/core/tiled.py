@@ -16,7 +16,9 @@ from torch import Tensor
 def _tile_logits(
     q: Tensor, c: Tensor, scale: float, r0: int, r1: int, neg_mask: Tensor | None, exclude: Tensor | None
 ) -> Tensor:
-    s = (q[r0:r1] @ c.T).float().mul_(scale)  # (chunk, M)
+    s = (q[r0:r1] @ c.T).mul_(scale)  # (chunk, M)
+    if s.dtype in (torch.float16, torch.bfloat16):
+        s = s.float()
     if neg_mask is not None:
         s.masked_fill_(~neg_mask[r0:r1], float("-inf"))
     if exclude is not None:
@@ -36,7 +38,8 @@ class _TiledNegativeLSE(torch.autograd.Function):
         neg_mask: Tensor | None,
         exclude: Tensor | None,
     ) -> Tensor:
-        lse = torch.empty(q.shape[0], dtype=torch.float32, device=q.device)
+        acc_dtype = torch.float64 if q.dtype == torch.float64 else torch.float32
+        lse = torch.empty(q.shape[0], dtype=acc_dtype, device=q.device)
         for r0 in range(0, q.shape[0], chunk):
             r1 = min(r0 + chunk, q.shape[0])
             lse[r0:r1] = torch.logsumexp(_tile_logits(q, c, scale, r0, r1, neg_mask, exclude), dim=1)
@@ -48,16 +51,16 @@ class _TiledNegativeLSE(torch.autograd.Function):
     def backward(ctx: Any, grad_lse: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         q, c, lse, neg_mask, exclude = ctx.saved_tensors
         scale, chunk = ctx.scale, ctx.chunk
-        grad_q = torch.zeros_like(q, dtype=torch.float32)
-        grad_c = torch.zeros_like(c, dtype=torch.float32)
+        grad_q = torch.zeros_like(q, dtype=lse.dtype)
+        grad_c = torch.zeros_like(c, dtype=lse.dtype)
         # Rows without any negative have lse = -inf and no gradient; keep them out of exp(-inf + inf).
         safe_lse = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
         for r0 in range(0, q.shape[0], chunk):
             r1 = min(r0 + chunk, q.shape[0])
             s = _tile_logits(q, c, scale, r0, r1, neg_mask, exclude)
             p = s.sub_(safe_lse[r0:r1, None]).exp_().mul_((grad_lse[r0:r1] * scale)[:, None])  # (chunk, M)
-            grad_q[r0:r1] = p @ c.float()
-            grad_c.addmm_(p.T, q[r0:r1].float())
+            grad_q[r0:r1] = p @ c.to(p.dtype)
+            grad_c.addmm_(p.T, q[r0:r1].to(p.dtype))
         return grad_q.to(q.dtype), grad_c.to(c.dtype), None, None, None, None
 
 
@@ -82,7 +85,7 @@ def tiled_negative_lse(
         exclude: ``[B, E]`` long, columns removed from row i's negatives (the positive, the anchor).
 
     Returns:
-        ``[B]`` float32; ``-inf`` for rows without negatives.
+        ``[B]`` (float64 for float64 inputs, else float32); ``-inf`` for rows without negatives.
     """
     out: Tensor = _TiledNegativeLSE.apply(q, c, float(scale), int(chunk), neg_mask, exclude)
     return out

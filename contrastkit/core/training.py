@@ -235,20 +235,28 @@ class Trainer:
         self.stopped_early = False
         self.run_dir = Path(self.config.run_dir) if self.config.run_dir else None
         self._epoch_rng: dict[str, Any] = _rng_state()
+        # Where the data stream and the RNGs stood after the last completed step: checkpoints
+        # record this, so a Ctrl-C in the middle of a step resumes as if the step never started.
+        self._position: dict[str, Any] = self._snapshot()
         if self.run_dir is not None and self.config.resume and (self.run_dir / "checkpoint.pt").exists():
             self._load(self.run_dir / "checkpoint.pt")
 
     # ---------------------------------------------------------------- checkpoints
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "epoch_rng": self._epoch_rng,
+            "rng": _rng_state(),
+        }
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "step": self.step,
-            "epoch": self.epoch,
-            "batch_in_epoch": self.batch_in_epoch,
-            "epoch_rng": self._epoch_rng,
-            "rng": _rng_state(),
+            **self._position,
             "history": self.history,
             "best": self.best,
             "bad_evals": self.bad_evals,
@@ -274,6 +282,7 @@ class Trainer:
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         self._epoch_rng = state["epoch_rng"]
         self._resume_rng = state["rng"]
+        self._position = {k: state[k] for k in ("epoch", "batch_in_epoch", "epoch_rng", "rng")}
         self.history, self.best, self.bad_evals = state["history"], state["best"], state["bad_evals"]
 
     def _write_metrics(self) -> None:
@@ -363,7 +372,7 @@ class Trainer:
                     raise ValueError("Trainer: step_fn must return a loss tensor or a mapping with 'loss'.")
                 loss = logs["loss"]
                 if not torch.isfinite(loss.detach()):
-                    raise FloatingPointError(f"Trainer: loss is {float(loss)} at step {self.step + 1}.")
+                    raise FloatingPointError(f"Trainer: loss is {float(loss.detach())} at step {self.step + 1}.")
                 self.optimizer.zero_grad(set_to_none=True)
                 self.scaler.scale(loss).backward()
                 if cfg.grad_clip is not None:
@@ -374,6 +383,7 @@ class Trainer:
                 self.step += 1
                 if self.after_step is not None:
                     self.after_step(self.model, self.step)
+                self._position = self._snapshot()
                 bar.update(1)
                 row: dict[str, float] = {}
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:

@@ -1,0 +1,52 @@
+"""Group masks, id encoding, top-k hard negatives and MoCHi mixing."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from contrastkit.core import encode_ids, group_mask, mix_hard_negatives, topk_hard_negatives
+
+
+def test_group_mask_is_the_id_equality_matrix() -> None:
+    ids = torch.tensor([3, 1, 3, 2])
+    expected = [[ids[i].item() == ids[j].item() for j in range(4)] for i in range(4)]
+    assert group_mask(ids).tolist() == expected
+    assert group_mask(ids, torch.tensor([1, 1])).tolist() == [[False, False], [True, True], [False, False], [False, False]]
+
+
+def test_encode_ids_maps_strings_once() -> None:
+    codes = encode_ids(pd.Series(["p7", "p2", "p7", "p9"]))
+    assert codes.tolist() == [0, 1, 0, 2]
+    with pytest.raises(ValueError, match="missing"):
+        encode_ids(["a", None])
+
+
+def test_group_mask_rejects_float_and_2d_ids() -> None:
+    with pytest.raises(TypeError, match="integer"):
+        group_mask(torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="1-D"):
+        group_mask(torch.zeros(2, 2, dtype=torch.long))
+
+
+def test_topk_hard_negatives_picks_the_most_similar_allowed() -> None:
+    q = torch.tensor([[1.0, 0.0]])
+    cands = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]])
+    exclude = torch.tensor([[True, False, False, False]])  # the positive itself
+    negs, idx = topk_hard_negatives(q, cands, 2, exclude=exclude)
+    assert idx.tolist() == [[1, 2]]
+    torch.testing.assert_close(negs[0], cands[[1, 2]])
+    with pytest.raises(ValueError, match="fewer than k"):
+        topk_hard_negatives(q, cands, 4, exclude=exclude)
+
+
+def test_mix_hard_negatives_shapes_norms_and_convexity() -> None:
+    g = torch.Generator().manual_seed(0)
+    q, queue = torch.randn(3, 8), torch.randn(50, 8)
+    mixed = mix_hard_negatives(q, queue, n_hard=10, n_mix=4, n_mix_query=2, generator=g)
+    assert mixed.shape == (3, 6, 8) and not mixed.requires_grad
+    torch.testing.assert_close(mixed.norm(dim=-1), torch.ones(3, 6))
+    # Query mixes keep beta <= 0.5 of the query: they stay at least as close to the query as a hard negative.
+    qn = torch.nn.functional.normalize(q, dim=-1)
+    assert ((mixed[:, 4:] * qn[:, None]).sum(-1) > -1.0).all()

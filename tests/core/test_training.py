@@ -1,0 +1,130 @@
+"""Trainer: resumes bit-for-bit (also after Ctrl-C), writes atomically, stops early, leaves its outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import contrastkit.core.training as training
+from contrastkit.core import TrainConfig, Trainer, nt_xent
+
+DATA = torch.randn(40, 6, generator=torch.Generator().manual_seed(1))
+
+
+def make_model() -> nn.Module:
+    torch.manual_seed(123)
+    return nn.Sequential(nn.Linear(6, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 8))
+
+
+def batches(epoch: int) -> list[torch.Tensor]:
+    # A data order that depends on the global RNG at epoch start, like a shuffling DataLoader.
+    order = torch.randperm(DATA.shape[0])
+    return [DATA[order[i : i + 12]] for i in range(0, 36, 12)]  # 3 batches per epoch
+
+
+def step(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    noise = torch.randn_like(batch)  # random augmentation from the global RNG
+    return nt_xent(model(batch + 0.1 * noise), model(batch - 0.1 * noise), temperature=0.5)
+
+
+def config(run_dir: Path | None, max_steps: int, **kw: object) -> TrainConfig:
+    return TrainConfig(max_steps=max_steps, lr=1e-2, seed=7, progress=False, log_every=1,
+                       checkpoint_every=4, run_dir=str(run_dir) if run_dir else None, **kw)  # type: ignore[arg-type]
+
+
+def params(model: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def test_resume_is_bit_for_bit(tmp_path: Path) -> None:
+    full = Trainer(make_model(), step, batches, config(None, 20)).fit()
+    Trainer(make_model(), step, batches, config(tmp_path, 10)).fit()  # stops mid-epoch (10 = 3*3 + 1)
+    resumed = Trainer(make_model(), step, batches, config(tmp_path, 20))
+    assert resumed.step == 10
+    resumed.fit()
+    for a, b in zip(params(full.model), params(resumed.model), strict=True):
+        assert torch.equal(a, b)
+    assert [r["loss"] for r in full.history] == [r["loss"] for r in resumed.history]
+
+
+def test_ctrl_c_saves_the_last_completed_step_and_resumes_exactly(tmp_path: Path) -> None:
+    full = Trainer(make_model(), step, batches, config(None, 12)).fit()
+    calls = {"n": 0}
+
+    def interrupted_step(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        loss = step(model, batch)  # consumes RNG before the interrupt lands
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return loss
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(make_model(), interrupted_step, batches, config(tmp_path, 12)).fit()
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 7
+    resumed = Trainer(make_model(), step, batches, config(tmp_path, 12)).fit()
+    for a, b in zip(params(full.model), params(resumed.model), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trainer = Trainer(make_model(), step, batches, config(tmp_path, 4)).fit()
+    good = (tmp_path / "checkpoint.pt").read_bytes()
+
+    def crash(obj: object, f: object) -> None:
+        f.write(b"partial")  # type: ignore[attr-defined]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training.torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save_checkpoint()
+    assert (tmp_path / "checkpoint.pt").read_bytes() == good
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot read checkpoint"):
+        Trainer(make_model(), step, batches, config(tmp_path, 4))
+
+
+def test_early_stopping_and_best_checkpoint(tmp_path: Path) -> None:
+    scores = iter([0.5, 0.7, 0.6, 0.65, 0.6, 0.9])
+    trainer = Trainer(
+        make_model(), step, batches,
+        config(tmp_path, 100, eval_every=2, monitor="acc", patience=3),
+        evaluate=lambda m: {"acc": next(scores)},
+    ).fit()
+    assert trainer.stopped_early and trainer.step == 10  # evals at 2,4,6,8,10; best 0.7 at step 4
+    assert trainer.best == 0.7
+    assert (tmp_path / "best.pt").exists()
+    trainer.load_best()
+
+
+def test_outputs_metrics_csv_and_plot(tmp_path: Path) -> None:
+    Trainer(make_model(), step, batches, config(tmp_path, 6)).fit()
+    csv = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert csv[0] == "step,loss" and len(csv) == 7
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    assert (tmp_path / "config.json").exists()
+
+
+def test_mixed_precision_and_clipping_run_on_cpu() -> None:
+    t = Trainer(make_model(), step, batches, config(None, 3, mixed_precision=True, grad_clip=1.0)).fit()
+    assert len(t.history) == 3
+
+
+def test_bad_configuration_and_step_outputs() -> None:
+    with pytest.raises(ValueError, match="max_steps"):
+        TrainConfig(max_steps=0)
+    with pytest.raises(ValueError, match="monitor"):
+        TrainConfig(patience=2)
+    with pytest.raises(ValueError, match="'loss'"):
+        Trainer(make_model(), lambda m, b: {"l": m(b).sum()}, batches, config(None, 1)).fit()
+    with pytest.raises(FloatingPointError, match="nan"):
+        Trainer(make_model(), lambda m, b: m(b).sum() * float("nan"), batches, config(None, 1)).fit()
+    with pytest.raises(ValueError, match="no batches"):
+        Trainer(make_model(), step, lambda e: [], config(None, 1)).fit()
