@@ -10,15 +10,20 @@ from torch import Tensor, nn
 from contrastkit.core import TrainConfig, Trainer, nt_xent
 
 
-def synthetic_views(n: int, dim: int, classes: int, seed: int) -> tuple[Tensor, Tensor]:
-    """Class-clustered points in a random 2-D subspace plus nuisance noise in the other dimensions."""
+def synthetic_data(n: int, dim: int, classes: int, seed: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Classes clustered in a hidden 4-D subspace, drowned by larger nuisance variation elsewhere.
+
+    Returns ``(x [n, dim], labels [n], nuisance_basis [dim, dim - 4])``. The augmentation moves points
+    along the nuisance directions only (as crops and colour jitter change what does not define an
+    image's class), so a contrastive encoder can learn what raw distances cannot see.
+    """
     g = torch.Generator().manual_seed(seed)
     labels = torch.randint(classes, (n,), generator=g)
-    centers = torch.randn(classes, 2, generator=g) * 3
-    signal = centers[labels] + 0.3 * torch.randn(n, 2, generator=g)
+    centers = torch.randn(classes, 4, generator=g) * 1.5
+    signal = centers[labels] + 0.3 * torch.randn(n, 4, generator=g)
     basis = torch.linalg.qr(torch.randn(dim, dim, generator=g))[0]
-    x = torch.cat([signal, 2.0 * torch.randn(n, dim - 2, generator=g)], 1) @ basis.T
-    return x, labels
+    x = torch.cat([signal, 2.0 * torch.randn(n, dim - 4, generator=g)], 1) @ basis.T
+    return x, labels, basis[:, 4:]
 
 
 def knn_accuracy(z: Tensor, labels: Tensor, k: int = 5) -> float:
@@ -32,7 +37,7 @@ def knn_accuracy(z: Tensor, labels: Tensor, k: int = 5) -> float:
 
 
 def demo(run_dir: Path, seed: int = 0) -> dict[str, float]:
-    x, labels = synthetic_views(2048, 32, 6, seed)
+    x, labels, nuisance = synthetic_data(2048, 32, 6, seed)
     encoder = nn.Sequential(nn.Linear(32, 128), nn.ReLU(), nn.Linear(128, 32))
     before = knn_accuracy(encoder(x).detach(), labels)
 
@@ -41,10 +46,10 @@ def demo(run_dir: Path, seed: int = 0) -> dict[str, float]:
         return [x[order[i : i + 256]] for i in range(0, x.shape[0], 256)]
 
     def step(model: nn.Module, batch: Tensor) -> Tensor:
-        # Views: feature noise + random feature dropout, the tabular analogue of crops.
-        v1 = batch + 0.8 * torch.randn_like(batch)
-        v2 = batch * (torch.rand_like(batch) > 0.2) + 0.8 * torch.randn_like(batch)
-        return nt_xent(model(v1), model(v2), temperature=0.2)
+        def view(b: Tensor) -> Tensor:
+            return b + 2.0 * torch.randn(b.shape[0], nuisance.shape[1]) @ nuisance.T
+
+        return nt_xent(model(view(batch)), model(view(batch)), temperature=0.2)
 
     cfg = TrainConfig(max_steps=300, lr=3e-3, seed=seed, run_dir=str(run_dir), log_every=10, progress=True)
     Trainer(encoder, step, batches, cfg).fit()
