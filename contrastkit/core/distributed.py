@@ -37,7 +37,7 @@ def check_distributed_available(where: str) -> None:
 
 class _GatherWithGrad(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         sizes = torch.tensor([x.shape[0]], device=x.device)
         all_sizes = [torch.zeros_like(sizes) for _ in range(dist.get_world_size())]
         dist.all_gather(all_sizes, sizes)
@@ -53,7 +53,7 @@ class _GatherWithGrad(torch.autograd.Function):
         return torch.cat([p[:n] for p, n in zip(parts, counts, strict=True)], dim=0)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         grad = grad.contiguous().clone()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
         start = sum(ctx.counts[: ctx.rank])
@@ -67,7 +67,7 @@ def gather_with_grad(x: Tensor) -> Tensor:
     """
     if not is_distributed() or dist.get_world_size() == 1:
         return x
-    out: Tensor = _GatherWithGrad.apply(x)
+    out: Tensor = _GatherWithGrad.apply(x)  # type: ignore[no-untyped-call]
     return out
 
 
@@ -76,7 +76,7 @@ def gather_no_grad(x: Tensor) -> Tensor:
     if not is_distributed() or dist.get_world_size() == 1:
         return x
     with torch.no_grad():
-        return _GatherWithGrad.apply(x)  # type: ignore[no-any-return]
+        return _GatherWithGrad.apply(x)  # type: ignore[no-any-return,no-untyped-call]
 
 
 def rank_offset(local_size: int, device: torch.device | None = None) -> int:

@@ -74,6 +74,7 @@ def contrast(
     """
     b = q.shape[0]
     rows = torch.arange(b, device=q.device)
+    exclude_all: Tensor | None
     if exclude is not None and pos_col is not None:
         exclude_all = torch.cat([exclude, pos_col[:, None]], dim=1)
     elif pos_col is not None:

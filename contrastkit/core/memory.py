@@ -97,8 +97,8 @@ def momentum_update(target: nn.Module, online: nn.Module, momentum: float) -> No
     """
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"momentum_update: momentum must be in [0, 1]; got {momentum}.")
-    t_params = [p for p in target.parameters()]
-    o_params = [p.detach() for p in online.parameters()]
+    t_params: list[Tensor] = list(target.parameters())
+    o_params: list[Tensor] = [p.detach() for p in online.parameters()]
     if len(t_params) != len(o_params):
         raise ValueError("momentum_update: target and online have different numbers of parameters.")
     if t_params:

@@ -25,7 +25,7 @@ class _SymmetricNTXent(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, z: Tensor, scale: float) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, z: Tensor, scale: float) -> Tensor:
         n2 = z.shape[0]
         n = n2 // 2
         zf = acc(z)
@@ -42,7 +42,7 @@ class _SymmetricNTXent(torch.autograd.Function):
         return loss
 
     @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, None]:  # type: ignore[override]
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, None]:
         zf, s, lse, pos = ctx.saved_tensors
         g = g.to(zf.dtype)
         dz = torch.empty_like(zf)
@@ -104,7 +104,7 @@ def nt_xent(
     z2n = F.normalize(z2, dim=-1, eps=1e-8)
     if not gather_distributed and chunk_size is None:
         check_min_batch(n, where)
-        out: Tensor = _SymmetricNTXent.apply(torch.cat([z1n, z2n]), scale)
+        out: Tensor = _SymmetricNTXent.apply(torch.cat([z1n, z2n]), scale)  # type: ignore[no-untyped-call]
         return reduce(out, reduction)
     if gather_distributed:
         check_distributed_available(where)

@@ -319,7 +319,10 @@ class Trainer:
                 self.batch_in_epoch = produced
                 yield batch
             if produced == 0:
-                raise ValueError("Trainer: the batch source produced no batches in an epoch.")
+                raise ValueError(
+                    "Trainer: the batch source produced no batches in an epoch. A one-shot iterator (a "
+                    "generator) is empty after its first pass: pass a callable epoch -> iterable instead."
+                )
             self.epoch += 1
             self.batch_in_epoch = 0
 
@@ -374,7 +377,7 @@ class Trainer:
                 if not torch.isfinite(loss.detach()):
                     raise FloatingPointError(f"Trainer: loss is {float(loss.detach())} at step {self.step + 1}.")
                 self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(loss).backward()
+                self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
                 if cfg.grad_clip is not None:
                     self.scaler.unscale_(self.optimizer)
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
