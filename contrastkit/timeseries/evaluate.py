@@ -1,0 +1,236 @@
+"""Patient-independent evaluation: splits, label fractions, linear probe, fine-tuning, metrics.
+
+No patient appears in more than one of train / val / test. Metrics are reported per sample and
+per patient (a patient's class probabilities are the mean over its samples; its label is the
+most frequent label of its samples).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, average_precision_score, f1_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import Tensor, nn
+
+from contrastkit.core import TrainConfig, seed_everything
+
+from .data import WindowDataset
+from .models import Classifier, DilatedConvEncoder, pool_time
+from .train import finetune
+
+Protocol = Literal["linear", "finetune"]
+
+
+@dataclass(frozen=True)
+class PatientSplit:
+    """Sample indices of each part; the patients of the parts are disjoint."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def patient_labels(label: Tensor | np.ndarray, patient: Tensor | np.ndarray) -> pd.Series:
+    """The most frequent label of each patient's samples (ties: the smaller label), indexed by patient code."""
+    frame = pd.DataFrame({"patient": np.asarray(patient), "label": np.asarray(label)})
+    return frame.groupby("patient")["label"].agg(lambda s: s.value_counts().sort_index().idxmax())
+
+
+def patient_split(
+    patient: Tensor,
+    label: Tensor,
+    *,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> PatientSplit:
+    """Split *patients* into train / val / test, stratified by patient label, and return sample indices.
+
+    Per class of patients, ``round(fraction * n)`` patients (at least 1 when the fraction is > 0)
+    go to val and to test; the rest train.
+
+    Raises:
+        ValueError: on fractions outside [0, 1) that leave no training patient in some class.
+    """
+    if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(
+            f"patient_split: need 0 <= val_fraction, 0 < test_fraction and val + test < 1; "
+            f"got {val_fraction}, {test_fraction}."
+        )
+    per_patient = patient_labels(label, patient)
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    for cls, group in per_patient.groupby(per_patient):
+        ids = rng.permutation(group.index.to_numpy())
+        n_test = max(1, round(test_fraction * len(ids)))
+        n_val = max(1, round(val_fraction * len(ids))) if val_fraction > 0 else 0
+        if len(ids) - n_test - n_val < 1:
+            raise ValueError(
+                f"patient_split: class {cls} has {len(ids)} patients, too few for a train/val/test split "
+                f"({n_val} val, {n_test} test); add patients or lower the fractions."
+            )
+        parts["test"] += ids[:n_test].tolist()
+        parts["val"] += ids[n_test : n_test + n_val].tolist()
+        parts["train"] += ids[n_test + n_val :].tolist()
+    codes = np.asarray(patient)
+    return PatientSplit(**{k: np.flatnonzero(np.isin(codes, v)) for k, v in parts.items()})
+
+
+def label_fraction(index: np.ndarray, label: Tensor, fraction: float, *, seed: int = 0) -> np.ndarray:
+    """A class-stratified subset of ``index`` with ``round(fraction * n_c)`` (at least 1) samples per class."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"label_fraction: fraction must be in (0, 1]; got {fraction}.")
+    labels = np.asarray(label)[index]
+    rng = np.random.default_rng(seed)
+    keep = []
+    for cls in np.unique(labels):
+        members = index[labels == cls]
+        keep.append(rng.choice(members, max(1, round(fraction * len(members))), replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+def classification_metrics(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
+    """Accuracy, F1, AUROC and AUPRC from labels ``[N]`` and class probabilities ``[N, K]``.
+
+    Binary (``K = 2``): F1, AUROC and AUPRC of class 1. ``K > 2``: macro averages (one-vs-rest).
+
+    Raises:
+        ValueError: when ``y`` holds a single class (AUROC is undefined).
+    """
+    y = np.asarray(y)
+    prob = np.asarray(prob)
+    if prob.ndim != 2 or prob.shape[0] != y.shape[0]:
+        raise ValueError(f"classification_metrics: prob must be [N, K] with N={len(y)}; got {prob.shape}.")
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            f"classification_metrics: AUROC needs both classes among the labels; got only {np.unique(y)}. "
+            "Use a patient-stratified split (patient_split)."
+        )
+    pred = prob.argmax(1)
+    if prob.shape[1] == 2:
+        return {
+            "accuracy": float(accuracy_score(y, pred)),
+            "f1": float(f1_score(y, pred, zero_division=0)),
+            "auroc": float(roc_auc_score(y, prob[:, 1])),
+            "auprc": float(average_precision_score(y, prob[:, 1])),
+        }
+    onehot = np.eye(prob.shape[1])[y]
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "f1": float(f1_score(y, pred, average="macro", zero_division=0)),
+        "auroc": float(roc_auc_score(onehot, prob, average="macro")),
+        "auprc": float(average_precision_score(onehot, prob, average="macro")),
+    }
+
+
+def sample_metrics(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
+    """:func:`classification_metrics` per sample."""
+    return classification_metrics(y, prob)
+
+
+def patient_metrics(y: np.ndarray, prob: np.ndarray, patient: np.ndarray) -> dict[str, float]:
+    """:func:`classification_metrics` per patient: mean probabilities, most frequent label."""
+    frame = pd.DataFrame(np.asarray(prob)).assign(patient=np.asarray(patient))
+    mean_prob = frame.groupby("patient").mean()
+    labels = patient_labels(y, patient).loc[mean_prob.index]
+    return classification_metrics(labels.to_numpy(), mean_prob.to_numpy())
+
+
+def report(y: np.ndarray, prob: np.ndarray, patient: np.ndarray) -> dict[str, float]:
+    """``sample_<metric>`` and ``patient_<metric>`` in one flat dict."""
+    return {
+        **{f"sample_{k}": v for k, v in sample_metrics(y, prob).items()},
+        **{f"patient_{k}": v for k, v in patient_metrics(y, prob, patient).items()},
+    }
+
+
+@torch.no_grad()
+def _in_eval(model: nn.Module, x: Tensor, fn: str, batch_size: int) -> np.ndarray:
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    outs = []
+    for chunk in x.split(batch_size):
+        out = model(chunk.to(device))
+        outs.append(pool_time(out) if fn == "embed" else out.softmax(-1))
+    model.train(was_training)
+    return torch.cat(outs).cpu().numpy()
+
+
+def embed(encoder: DilatedConvEncoder, x: Tensor, *, batch_size: int = 256) -> np.ndarray:
+    """Time-pooled representations ``[N, D]`` of ``x`` ``[N, C, T]`` (eval mode, no masking)."""
+    return _in_eval(encoder, x, "embed", batch_size)
+
+
+def predict_proba(model: nn.Module, x: Tensor, *, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities ``[N, K]`` of a classifier (eval mode)."""
+    return _in_eval(model, x, "proba", batch_size)
+
+
+def linear_probe(
+    encoder: DilatedConvEncoder, train_ds: WindowDataset, test_ds: WindowDataset, *, seed: int = 0
+) -> dict[str, float]:
+    """Logistic regression on frozen, standardised representations; test metrics (:func:`report`)."""
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    clf.fit(embed(encoder, train_ds.x), train_ds.label.numpy())
+    prob = clf.predict_proba(embed(encoder, test_ds.x))
+    return report(test_ds.label.numpy(), prob, test_ds.patient.numpy())
+
+
+def evaluate_encoder(
+    encoder: DilatedConvEncoder,
+    ds: WindowDataset,
+    split: PatientSplit,
+    *,
+    fractions: Sequence[float] = (1.0, 0.1, 0.01),
+    protocols: Sequence[Protocol] = ("linear", "finetune"),
+    finetune_config: TrainConfig | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Linear probe and/or fine-tuning with each fraction of the training labels; test metrics.
+
+    Keys are ``<protocol>_<percent>_<sample|patient>_<metric>``, e.g. ``linear_10_patient_auroc``.
+    Fine-tuning starts from a copy of ``encoder`` (it is not modified) and selects its best step on
+    the validation patients. Pass an untrained encoder with ``protocols=("finetune",)`` for the
+    supervised-from-scratch baseline.
+    """
+    unknown = sorted(set(protocols) - {"linear", "finetune"})
+    if unknown:
+        raise ValueError(f"evaluate_encoder: unknown protocols {unknown}; use 'linear' and/or 'finetune'.")
+    if not ds.has_labels:
+        raise ValueError("evaluate_encoder: every sample needs a label (>= 0).")
+    n_classes = int(ds.label.max()) + 1
+    test = ds.subset(split.test)
+    val = ds.subset(split.val) if len(split.val) else None
+    cfg = finetune_config or TrainConfig(max_steps=200, progress=False)
+    out: dict[str, float] = {}
+    for fraction in fractions:
+        pct = f"{100 * fraction:g}"
+        train = ds.subset(label_fraction(split.train, ds.label, fraction, seed=seed))
+        if "linear" in protocols:
+            out |= {f"linear_{pct}_{k}": v for k, v in linear_probe(encoder, train, test, seed=seed).items()}
+        if "finetune" in protocols:
+            seed_everything(seed)  # the head's initialisation
+            model = Classifier(copy.deepcopy(encoder), n_classes)
+            finetune(model, train, val, replace(cfg, seed=seed), batch_size=64)
+            prob = predict_proba(model, test.x)
+            out |= {f"finetune_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
+    return out
+
+
+def split_and_normalize(
+    ds: WindowDataset, *, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[WindowDataset, PatientSplit]:
+    """:func:`patient_split`, then per-channel z-scores with statistics of the training patients only."""
+    split = patient_split(ds.patient, ds.label, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    mean, std = ds.subset(split.train).channel_stats()
+    return ds.normalized(mean, std), split

@@ -1,0 +1,184 @@
+"""COMET pretraining and supervised training of the time-series encoder on the core :class:`Trainer`."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from contrastkit.core import TrainConfig, Trainer
+
+from .data import HierarchicalBatchSampler, WindowDataset
+from .models import Classifier, DilatedConvEncoder, MaskMode, random_timestamp_mask
+from .objectives import COMET, PAPER_WEIGHTS, LevelWeights
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Size of the :class:`DilatedConvEncoder` (TS2Vec's defaults are 320 / 64 / 10)."""
+
+    out_dim: int = 64
+    """Representation size D."""
+    hidden: int = 32
+    """Hidden width of the residual blocks."""
+    depth: int = 4
+    """Residual blocks, dilations 1 .. 2^(depth-1)."""
+    dropout: float = 0.1
+    """Dropout on the representations in training mode."""
+
+    def build(self, in_channels: int) -> DilatedConvEncoder:
+        return DilatedConvEncoder(
+            in_channels, out_dim=self.out_dim, hidden=self.hidden, depth=self.depth, dropout=self.dropout
+        )
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """What COMET pretraining contrasts and how batches are composed."""
+
+    weights: LevelWeights = field(default_factory=lambda: PAPER_WEIGHTS)
+    """Level weights; ``LevelWeights.equal(["sample"])`` is the TS2Vec/SimCLR-style baseline."""
+    temperature: float = 0.1
+    """Temperature of the sample, trial and patient levels (cosine similarity)."""
+    observation_temperature: float = 1.0
+    """Temperature of the observation level (dot product)."""
+    mask_mode: MaskMode = "binomial"
+    """Timestamp masking of each view: ``"binomial"`` (TS2Vec) or ``"continuous"`` (COMET)."""
+    mask_keep: float = 0.5
+    """Fraction of timestamps each view keeps."""
+    patients_per_batch: int = 4
+    """Distinct patients per batch."""
+    trials_per_patient: int = 4
+    """Distinct trials per patient per batch."""
+    samples_per_trial: int = 2
+    """Samples of each trial per batch (>= 2 gives trial-level positives)."""
+
+
+def _batches(ds: WindowDataset, sampler: HierarchicalBatchSampler) -> Callable[[int], list[dict[str, Tensor]]]:
+    def batches(epoch: int) -> list[dict[str, Tensor]]:
+        return [
+            {"x": ds.x[i], "trial": ds.trial[i], "patient": ds.patient[i], "label": ds.label[i]}
+            for i in map(torch.from_numpy, sampler.batches(epoch))
+        ]
+
+    return batches
+
+
+def pretrain(
+    ds: WindowDataset,
+    encoder: DilatedConvEncoder,
+    config: PretrainConfig | None = None,
+    train: TrainConfig | None = None,
+) -> Trainer:
+    """Pretrain ``encoder`` with COMET on the (unlabelled) samples of ``ds``; returns the fitted Trainer.
+
+    Each step draws a :class:`HierarchicalBatchSampler` batch, encodes it twice with independent
+    timestamp masks (and dropout), and minimises :class:`COMET` on the two views.
+
+    Example:
+        >>> enc = EncoderConfig().build(in_channels=ds.x.shape[1])  # doctest: +SKIP
+        >>> pretrain(ds, enc, PretrainConfig(), TrainConfig(max_steps=200))  # doctest: +SKIP
+    """
+    config = config or PretrainConfig()
+    train = train or TrainConfig()
+    sampler = HierarchicalBatchSampler(
+        ds.patient,
+        ds.trial,
+        patients_per_batch=config.patients_per_batch,
+        trials_per_patient=config.trials_per_patient,
+        samples_per_trial=config.samples_per_trial,
+        seed=train.seed,
+    )
+    loss_fn = COMET(
+        config.weights, temperature=config.temperature, observation_temperature=config.observation_temperature
+    )
+
+    def step(model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        x = batch["x"]  # (B, C, T)
+        b, _, t = x.shape
+        views = [
+            model(x, random_timestamp_mask(b, t, keep=config.mask_keep, mode=config.mask_mode, device=x.device))
+            for _ in range(2)
+        ]  # 2 x (B, T, D)
+        return loss_fn(views[0], views[1], batch["trial"], batch["patient"])
+
+    return Trainer(encoder, step, _batches(ds, sampler), train).fit()
+
+
+def finetune(
+    model: Classifier,
+    train_ds: WindowDataset,
+    val_ds: WindowDataset | None = None,
+    train: TrainConfig | None = None,
+    *,
+    batch_size: int = 64,
+) -> Classifier:
+    """Train ``model`` (encoder and head) with cross-entropy on the labelled samples of ``train_ds``.
+
+    With ``val_ds`` the validation AUROC is computed every ``train.eval_every`` steps and the best
+    weights are restored at the end (no test data is touched). From a random encoder this is the
+    supervised baseline.
+    """
+    from .evaluate import predict_proba, sample_metrics
+
+    train = train or TrainConfig()
+    if not train_ds.has_labels:
+        raise ValueError("finetune: every training sample needs a label (>= 0); filter unlabelled ones first.")
+    n = len(train_ds)
+
+    def batches(epoch: int) -> list[dict[str, Tensor]]:
+        order = torch.from_numpy(np.random.default_rng([train.seed, epoch]).permutation(n))
+        return [{"x": train_ds.x[i], "y": train_ds.label[i]} for i in order.split(batch_size)]
+
+    def step(m: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+        return F.cross_entropy(m(batch["x"]), batch["y"])
+
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None
+    with tempfile.TemporaryDirectory(prefix="finetune-") as tmp:
+        if val_ds is not None:
+
+            def evaluate(m: nn.Module) -> dict[str, float]:
+                return {"auroc": sample_metrics(val_ds.label.numpy(), predict_proba(m, val_ds.x))["auroc"]}
+
+            if train.eval_every is None:
+                train = replace(train, eval_every=max(1, train.max_steps // 5))
+            train = replace(train, monitor="auroc", mode="max", run_dir=train.run_dir or tmp, resume=False)
+        trainer = Trainer(model, step, batches, train, evaluate=evaluate)
+        trainer.fit()
+        if val_ds is not None:
+            trainer.load_best()
+    return model
+
+
+def encoder_state(encoder: DilatedConvEncoder) -> dict[str, Any]:
+    """Everything needed to rebuild the encoder: constructor arguments and weights."""
+    first = encoder.blocks[0].conv1
+    return {
+        "in_channels": encoder.in_channels,
+        "out_dim": encoder.out_dim,
+        "hidden": encoder.hidden,
+        "depth": encoder.depth,
+        "kernel_size": first.kernel_size[0],
+        "dropout": encoder.dropout.p,
+        "state_dict": encoder.state_dict(),
+    }
+
+
+def load_encoder(state: dict[str, Any]) -> DilatedConvEncoder:
+    """Inverse of :func:`encoder_state`."""
+    enc = DilatedConvEncoder(
+        state["in_channels"],
+        out_dim=state["out_dim"],
+        hidden=state["hidden"],
+        depth=state["depth"],
+        kernel_size=state["kernel_size"],
+        dropout=state["dropout"],
+    )
+    enc.load_state_dict(state["state_dict"])
+    return enc

@@ -1,0 +1,110 @@
+"""Patient-independent splits, label fractions and the metrics (against hand-countable cases)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from contrastkit.core import TrainConfig
+from contrastkit.timeseries.data import make_windows, synthetic_recordings
+from contrastkit.timeseries.evaluate import (
+    classification_metrics,
+    evaluate_encoder,
+    label_fraction,
+    patient_metrics,
+    patient_split,
+    split_and_normalize,
+)
+from contrastkit.timeseries.models import DilatedConvEncoder
+
+
+def reference_auroc(y: np.ndarray, score: np.ndarray) -> float:
+    """P(score of a positive > score of a negative), ties count 1/2: the pairwise definition."""
+    pos, neg = score[y == 1], score[y == 0]
+    wins = [1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(pos, neg)]
+    return sum(wins) / len(wins)
+
+
+def test_split_is_patient_disjoint_stratified_and_complete() -> None:
+    patient = torch.arange(10).repeat_interleave(3)
+    label = (patient % 2).long()
+    split = patient_split(patient, label, val_fraction=0.2, test_fraction=0.2, seed=3)
+    parts = [set(patient[s].tolist()) for s in (split.train, split.val, split.test)]
+    assert all(not (a & b) for a, b in itertools.combinations(parts, 2))
+    assert sorted(np.concatenate([split.train, split.val, split.test]).tolist()) == list(range(30))
+    for s, n in ((split.test, 1), (split.val, 1), (split.train, 3)):  # per class of 5 patients
+        assert np.bincount(label[s].numpy()).tolist() == [3 * n, 3 * n]
+    other = patient_split(patient, label, seed=4)
+    assert set(patient[other.test].tolist()) != parts[2] or set(patient[other.val].tolist()) != parts[1]
+    with pytest.raises(ValueError, match="too few"):
+        patient_split(torch.tensor([0, 1, 2, 3]), torch.tensor([0, 0, 1, 1]))
+
+
+def test_label_fraction_keeps_every_class() -> None:
+    index = np.arange(100, 300)
+    label = torch.tensor([0] * 250 + [1] * 50)
+    sub = label_fraction(index, label, 0.01, seed=0)
+    assert np.isin(sub, index).all()
+    assert np.bincount(label[sub].numpy()).tolist() == [2, 1]  # round(0.01 * 150) = 2, at least 1 of 50
+    assert len(label_fraction(index, label, 1.0)) == 200
+    with pytest.raises(ValueError, match="fraction"):
+        label_fraction(index, label, 0.0)
+
+
+def test_binary_metrics_against_pairwise_counting() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40)
+    p1 = np.clip(0.3 * y + rng.uniform(0, 0.7, 40), 0, 1)
+    m = classification_metrics(y, np.stack([1 - p1, p1], 1))
+    assert m["auroc"] == pytest.approx(reference_auroc(y, p1))
+    pred = (p1 > 0.5).astype(int)
+    assert m["accuracy"] == pytest.approx((pred == y).mean())
+    tp, fp, fn = ((pred == 1) & (y == 1)).sum(), ((pred == 1) & (y == 0)).sum(), ((pred == 0) & (y == 1)).sum()
+    assert m["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    # AUPRC (average precision) of a perfect ranking is 1.
+    assert classification_metrics(y, np.stack([1 - y, y], 1).astype(float))["auprc"] == 1.0
+    with pytest.raises(ValueError, match="both classes"):
+        classification_metrics(np.zeros(4, int), np.full((4, 2), 0.5))
+
+
+def test_multiclass_metrics_are_macro_one_vs_rest() -> None:
+    y = np.array([0, 1, 2, 0, 1, 2])
+    prob = np.eye(3)[[0, 1, 2, 0, 2, 1]] * 0.8 + 0.2 / 3
+    m = classification_metrics(y, prob)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    expected = np.mean([reference_auroc((y == k).astype(int), prob[:, k]) for k in range(3)])
+    assert m["auroc"] == pytest.approx(expected)
+
+
+def test_patient_metrics_average_probabilities_per_patient() -> None:
+    patient = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    y = np.array([1, 1, 0, 0, 1, 1, 0, 0])
+    p1 = np.array([0.9, 0.2, 0.4, 0.5, 0.6, 0.7, 0.1, 0.3])  # means: 0.55, 0.45, 0.65, 0.2
+    m = patient_metrics(y, np.stack([1 - p1, p1], 1), patient)
+    assert m["accuracy"] == 1.0
+    assert m["auroc"] == pytest.approx(reference_auroc(np.array([1, 0, 1, 0]), np.array([0.55, 0.45, 0.65, 0.2])))
+
+
+def test_evaluate_encoder_reports_every_protocol_fraction_and_level() -> None:
+    ds = make_windows(synthetic_recordings(10, 3, n_channels=2, length=64), window=32, stride=16)
+    ds, split = split_and_normalize(ds, seed=0)
+    enc = DilatedConvEncoder(2, out_dim=8, hidden=8, depth=1)
+    before = [p.detach().clone() for p in enc.parameters()]
+    out = evaluate_encoder(
+        enc, ds, split, fractions=(1.0, 0.1), finetune_config=TrainConfig(max_steps=3, progress=False), seed=0
+    )
+    expected = {
+        f"{proto}_{pct}_{level}_{metric}"
+        for proto in ("linear", "finetune")
+        for pct in ("100", "10")
+        for level in ("sample", "patient")
+        for metric in ("accuracy", "f1", "auroc", "auprc")
+    }
+    assert set(out) == expected
+    assert all(0.0 <= v <= 1.0 for v in out.values())
+    assert all(torch.equal(a, b) for a, b in zip(before, enc.parameters(), strict=True))  # fine-tuning copies
+    with pytest.raises(ValueError, match="protocols"):
+        evaluate_encoder(enc, ds, split, protocols=("knn",))  # type: ignore[arg-type]
