@@ -233,6 +233,7 @@ class Trainer:
         self.best: float | None = None
         self.bad_evals = 0
         self.stopped_early = False
+        self.best_state: dict[str, Tensor] | None = None
         self.run_dir = Path(self.config.run_dir) if self.config.run_dir else None
         self._epoch_rng: dict[str, Any] = _rng_state()
         # Where the data stream and the RNGs stood after the last completed step: checkpoints
@@ -344,6 +345,8 @@ class Trainer:
                 self.best, self.bad_evals = value, 0
                 if self.run_dir is not None:
                     atomic_save(self.model.state_dict(), self.run_dir / "best.pt")
+                else:  # without a run folder the best weights are kept in memory, on the CPU
+                    self.best_state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
             else:
                 self.bad_evals += 1
         return metrics
@@ -416,8 +419,13 @@ class Trainer:
         return self
 
     def load_best(self) -> nn.Module:
-        """Load ``run_dir/best.pt`` (the best ``monitor`` value) into the model and return it."""
-        if self.run_dir is None or not (self.run_dir / "best.pt").exists():
-            raise ValueError("Trainer.load_best: no best.pt; set run_dir and monitor, and evaluate.")
-        self.model.load_state_dict(torch.load(self.run_dir / "best.pt", map_location=self.device))
+        """Load the weights of the best ``monitor`` value (``run_dir/best.pt``, or kept in memory
+        when there is no ``run_dir``) into the model and return it."""
+        if self.run_dir is not None and (self.run_dir / "best.pt").exists():
+            state = torch.load(self.run_dir / "best.pt", map_location=self.device)
+        elif self.best_state is not None:
+            state = self.best_state
+        else:
+            raise ValueError("Trainer.load_best: no best weights yet; set monitor and evaluate first.")
+        self.model.load_state_dict(state)
         return self.model

@@ -104,6 +104,19 @@ def test_early_stopping_and_best_checkpoint(tmp_path: Path) -> None:
     trainer.load_best()
 
 
+def test_best_weights_are_kept_in_memory_without_run_dir() -> None:
+    scores = iter([0.9, 0.1, 0.2])
+    trainer = Trainer(
+        make_model(), step, batches, config(None, 6, eval_every=2, monitor="acc"),
+        evaluate=lambda m: {"acc": next(scores)},
+    ).fit()
+    assert trainer.best_state is not None
+    best = {k: v.clone() for k, v in trainer.best_state.items()}
+    trainer.load_best()
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, best[k])
+
+
 def test_outputs_metrics_csv_and_plot(tmp_path: Path) -> None:
     Trainer(make_model(), step, batches, config(tmp_path, 6)).fit()
     csv = (tmp_path / "metrics.csv").read_text().splitlines()
