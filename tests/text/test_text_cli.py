@@ -1,0 +1,41 @@
+"""The ``contrastkit text train`` command and its input formats."""
+
+from __future__ import annotations
+
+import pytest
+from sentence_transformers import SentenceTransformer
+
+from contrastkit.cli import main
+from contrastkit.text.cli import load_columns
+
+STS_LINES = (
+    "g\tf\t2012\t0\t4.6\tA man plays a guitar.\tA man is playing guitar.\n"
+    "g\tf\t2012\t1\t0.2\tA man plays football.\tStocks fell.\n"
+    "g\tf\t2012\t2\t4.2\tA cat sleeps on the sofa.\tA cat is sleeping on a couch.\n"
+    "g\tf\t2012\t3\t2.0\tA dog barks.\tA dog runs.\n"
+)
+
+
+def test_load_columns_reads_each_format_for_each_kind_of_method(tmp_path):
+    (tmp_path / "s.txt").write_text("One.\n\nTwo.\n")
+    (tmp_path / "sts.csv").write_text(STS_LINES)
+    (tmp_path / "pairs.tsv").write_text("anchor\tpositive\nA.\tB.\nC.\tD.\n")
+    (tmp_path / "single.tsv").write_text("sentence\nA.\nB.\n")
+    assert load_columns(tmp_path / "s.txt", "lines", "unsup-simcse") == [["One.", "Two."]]
+    assert len(load_columns(tmp_path / "sts.csv", "sts", "esimcse")[0]) == 8
+    assert load_columns(tmp_path / "sts.csv", "sts", "sup-simcse")[2] == ["A man plays football."] * 2
+    assert load_columns(tmp_path / "pairs.tsv", "pairs", "sup-simcse") == [["A.", "C."], ["B.", "D."]]
+    assert load_columns(tmp_path / "single.tsv", "pairs", "debiased") == [["A.", "B."]]
+    with pytest.raises(ValueError, match="sup-simcse needs"):
+        load_columns(tmp_path / "s.txt", "lines", "sup-simcse")
+
+
+def test_text_train_saves_a_loadable_sentence_transformers_folder(tmp_path):
+    (tmp_path / "s.txt").write_text("\n".join(f"Sentence number {i} is here." for i in range(8)) + "\n")
+    (tmp_path / "dev.csv").write_text(STS_LINES)
+    out = tmp_path / "model"
+    main(["text", "train", "--method", "unsup-simcse", "--train", str(tmp_path / "s.txt"), "--eval",
+          str(tmp_path / "dev.csv"), "--output", str(out), "--steps", "1", "--batch-size", "4", "--device", "cpu"])
+    reloaded = SentenceTransformer(str(out), device="cpu")
+    assert reloaded.encode(["A test."]).shape == (1, 384)
+    assert (out / "training" / "report.json").exists() and (out / "training" / "metrics.csv").exists()

@@ -1,0 +1,65 @@
+"""Training: the core loop (fit), sentence-transformers' own trainer, and their input rules."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from datasets import Dataset
+from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+
+from contrastkit.core import TrainConfig
+from contrastkit.text import METHODS, build_loss, fit, load_model, synthetic_sts
+
+DATA = synthetic_sts(n_pairs=8, seed=0)
+
+
+def columns_for(method: str) -> list[list[str]]:
+    if method == "sup-simcse":
+        return [DATA.sentences1, DATA.sentences2, DATA.sentences2[::-1]]
+    return [DATA.sentences[:8]]
+
+
+def snapshot(model) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_fit_two_steps_trains_the_model_in_place(method):
+    model = load_model(max_seq_length=32, device="cpu")
+    before = snapshot(model)
+    config = TrainConfig(max_steps=2, lr=1e-4, device="cpu", progress=False, log_every=1)
+    trainer = fit(build_loss(method, model), columns_for(method), config, batch_size=4)
+    assert [row["step"] for row in trainer.history] == [1.0, 2.0]
+    assert all(torch.isfinite(torch.tensor(row["loss"])) for row in trainer.history)
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("method", ["unsup-simcse", "sup-simcse", "esimcse"])
+def test_losses_train_with_sentence_transformers_trainer(tmp_path, method):
+    model = load_model(max_seq_length=32, device="cpu")
+    names = ["anchor", "positive", "negative"] if method == "sup-simcse" else ["text"]
+    dataset = Dataset.from_dict(dict(zip(names, columns_for(method), strict=True)))
+    loss = build_loss(method, model)
+    before = snapshot(model)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4, learning_rate=1e-4,
+        report_to="none", save_strategy="no", logging_steps=1, use_cpu=True, dataloader_drop_last=True,
+        disable_tqdm=True,
+    )
+    SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss).train()
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    if method == "esimcse":
+        assert len(loss.queue) == 8  # two steps of four sentences were enqueued
+
+
+def test_fit_rejects_unusable_data():
+    loss = build_loss("unsup-simcse", load_model(max_seq_length=32, device="cpu"))
+    config = TrainConfig(max_steps=1, progress=False)
+    with pytest.raises(ValueError, match="same length"):
+        fit(loss, [["a", "b"], ["c"]], config)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        fit(loss, [["only one"]], config)
+    with pytest.raises(ValueError, match="batch_size must be >= 2"):
+        fit(loss, [["a", "b", "c"]], config, batch_size=1)
+    with pytest.raises(ValueError, match="method must be one of"):
+        build_loss("simcse", loss.model)  # type: ignore[arg-type]
