@@ -1,7 +1,8 @@
 """contrastkit.core: contrastive objectives, similarities, negative handling and the training loop.
 
 Pure tensor functions (``info_nce``, ``nt_xent``, ...) with thin ``nn.Module`` wrappers that only
-hold hyper-parameters and state (``InfoNCE``, ``MemoryQueue``, ``MomentumEncoder``).
+hold hyper-parameters and state (``InfoNCE``, ``MemoryQueue``, ``MomentumEncoder``). The input checks
+the losses share live in :mod:`contrastkit.core.checks` for domain packages to reuse.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from .alignment_uniformity import alignment, uniformity
 from .dcl import dcl, von_mises_fisher_weight
 from .debiased import debiased_info_nce, hard_negative_info_nce
 from .distributed import gather_no_grad, gather_with_grad, rank_offset
-from .info_nce import InfoNCE, info_nce
+from .info_nce import InfoNCE, contrast, info_nce
 from .memory import MemoryQueue, MomentumEncoder, momentum_update
 from .negatives import encode_ids, group_mask, mix_hard_negatives, topk_hard_negatives
 from .nt_xent import NTXent, nt_xent
@@ -50,6 +51,7 @@ __all__ = [
     "Trainer",
     "alignment",
     "atomic_save",
+    "contrast",
     "cosine_similarity",
     "dcl",
     "debiased_info_nce",

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import acc, check_2d, check_min_batch, check_pair, check_positive
+from .checks import acc, check_2d, check_min_batch, check_pair, check_positive
 
 
 def alignment(x: Tensor, y: Tensor, *, alpha: float = 2.0, normalize: bool = True) -> Tensor:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import acc, check_min_batch, check_pair, check_positive, check_temperature
+from .checks import acc, check_min_batch, check_pair, check_positive, check_temperature
 
 
 def von_mises_fisher_weight(z1: Tensor, z2: Tensor, sigma: float = 0.5) -> Tensor:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import acc, check_mask, check_min_batch, check_pair, check_positive, check_temperature
+from .checks import acc, check_mask, check_min_batch, check_pair, check_positive, check_temperature
 from .info_nce import _NEG_INF, linear_views
 from .similarity import SimilarityLike, resolve_similarity
 

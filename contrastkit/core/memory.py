@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_2d
+from .checks import check_2d
 from .distributed import gather_no_grad
 
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_2d, check_same_dim
+from .checks import check_2d, check_same_dim
 from .similarity import SimilarityLike, resolve_similarity
 
 

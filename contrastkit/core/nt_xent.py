@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import acc, check_min_batch, check_pair, check_reduction, check_temperature, reduce
+from .checks import acc, check_min_batch, check_pair, check_reduction, check_temperature, reduce
 from .distributed import check_distributed_available, gather_with_grad, rank_offset
 from .info_nce import Reduction, contrast
 

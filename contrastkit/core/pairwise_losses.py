@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import acc, check_min_batch, check_pair, check_positive, check_reduction, reduce
+from .checks import acc, check_min_batch, check_pair, check_positive, check_reduction, reduce
 
 Distance = Literal["euclidean", "cosine"]
 

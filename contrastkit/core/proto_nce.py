@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import acc, check_2d, check_positive, check_same_dim
+from .checks import acc, check_2d, check_positive, check_same_dim
 
 
 def _check_clustering(

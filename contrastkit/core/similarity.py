@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check_2d, check_same_dim
+from .checks import check_2d, check_same_dim
 
 SimilarityName = Literal["cosine", "dot", "neg_sq_euclidean"]
 

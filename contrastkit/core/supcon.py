@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import acc, check_2d, check_labels, check_min_batch, check_temperature
+from .checks import acc, check_2d, check_labels, check_min_batch, check_temperature
 from .distributed import check_distributed_available, gather_no_grad, gather_with_grad, rank_offset
 
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import acc, check_2d, check_min_batch, check_temperature
+from .checks import acc, check_2d, check_min_batch, check_temperature
 
 
 def multilinear_inner_product(*xs: Tensor) -> Tensor:

@@ -8,6 +8,7 @@ and atomic checkpoints that resume bit-for-bit (Ctrl-C saves one before exiting)
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import math
@@ -233,7 +234,7 @@ class Trainer:
         self.best: float | None = None
         self.bad_evals = 0
         self.stopped_early = False
-        self.best_state: dict[str, Tensor] | None = None
+        self.best_state: dict[str, Any] | None = None
         self.run_dir = Path(self.config.run_dir) if self.config.run_dir else None
         self._epoch_rng: dict[str, Any] = _rng_state()
         # Where the data stream and the RNGs stood after the last completed step: checkpoints
@@ -346,7 +347,10 @@ class Trainer:
                 if self.run_dir is not None:
                     atomic_save(self.model.state_dict(), self.run_dir / "best.pt")
                 else:  # without a run folder the best weights are kept in memory, on the CPU
-                    self.best_state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+                    self.best_state = {
+                        k: v.detach().cpu().clone() if isinstance(v, Tensor) else copy.deepcopy(v)
+                        for k, v in self.model.state_dict().items()
+                    }
             else:
                 self.bad_evals += 1
         return metrics

@@ -34,7 +34,7 @@ from contrastkit.core import (
     info_nce,
     rank_offset,
 )
-from contrastkit.core._checks import check_positive, check_temperature
+from contrastkit.core.checks import check_positive, check_temperature
 from contrastkit.core.distributed import check_distributed_available
 
 from .augment import word_repetition

@@ -104,17 +104,27 @@ def test_early_stopping_and_best_checkpoint(tmp_path: Path) -> None:
     trainer.load_best()
 
 
+class WithExtraState(nn.Sequential):
+    """A module whose state_dict carries a non-tensor entry (``get_extra_state``)."""
+
+    def get_extra_state(self) -> dict[str, int]:
+        return {"version": 3}
+
+    def set_extra_state(self, state: dict[str, int]) -> None:
+        assert state == {"version": 3}
+
+
 def test_best_weights_are_kept_in_memory_without_run_dir() -> None:
     scores = iter([0.9, 0.1, 0.2])
     trainer = Trainer(
-        make_model(), step, batches, config(None, 6, eval_every=2, monitor="acc"),
+        WithExtraState(*make_model()), step, batches, config(None, 6, eval_every=2, monitor="acc"),
         evaluate=lambda m: {"acc": next(scores)},
     ).fit()
     assert trainer.best_state is not None
-    best = {k: v.clone() for k, v in trainer.best_state.items()}
+    best = dict(trainer.best_state)
     trainer.load_best()
     for k, v in trainer.model.state_dict().items():
-        assert torch.equal(v, best[k])
+        assert torch.equal(v, best[k]) if isinstance(v, torch.Tensor) else v == best[k]
 
 
 def test_outputs_metrics_csv_and_plot(tmp_path: Path) -> None:

@@ -1,0 +1,330 @@
+"""Graph benchmark: PamC vs GRACE scaling on synthetic graphs, and PamC / GRACE / DGI quality on Cora.
+
+Run ``python -m benchmarks.graph`` (defaults: the issue's full protocol) or reduce it, e.g.
+``python -m benchmarks.graph --seeds 0 1 2 --sizes 2000 10000 50000``. Writes
+``benchmarks/results/graph.json`` and ``graph.md``.
+
+1. Scaling: one training step (forward, backward, AdamW) on the whole graph, average degree 10,
+   128 features, 2-layer GCN with D = 128, K = 64. Time: best of ``--repeats`` after one warm-up.
+   Peak memory: the rise of the process's resident set (VmHWM, reset through /proc/self/clear_refs
+   after ``malloc_trim``) during the step on CPU, ``torch.cuda.max_memory_allocated`` on CUDA. GRACE (dense) runs while its
+   predicted logit memory stays under ``--grace-mem-gib``; GRACE (chunked, the core's tiled loss)
+   while its extrapolated step time stays under ``--grace-time-s``. The largest graph is also
+   trained for ``--batches`` mini-batch steps with :class:`NeighbourSubgraphLoader`.
+2. Cora: per seed, every method is trained on the whole graph; k-means on the embeddings gives
+   ACC/NMI/ARI/F1 (and PamC's own head), and a logistic-regression probe is scored on the public
+   split and on random 10/10/80 splits (GRACE's protocol).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import dataclasses
+import gc
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks._common import best_time, write_results
+from contrastkit.graph.data import NeighbourSubgraphLoader, load_planetoid, synthetic_graph
+from contrastkit.graph.evaluate import clustering_scores, kmeans_assign, probe_scores
+from contrastkit.graph.models import PamCModel
+from contrastkit.graph.train import GraphTrainConfig, build_model, make_step, train_graph, with_positives
+
+CORA_ROOT = Path(os.environ.get("CONTRASTKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+GRACE_PUBLISHED = 83.3
+CORA_CONFIGS = {
+    # GRACE's Cora hyper-parameters (Zhu et al. 2020, Table 5): 200 epochs, lr 5e-4, tau 0.4.
+    "grace": GraphTrainConfig(method="grace"),
+    # DGI: one GCN layer of 512 with PReLU, lr 1e-3 (Velickovic et al. 2019).
+    "dgi": GraphTrainConfig(method="dgi", num_layers=1, out_channels=512, lr=1e-3, weight_decay=0.0),
+    "pamc": GraphTrainConfig(method="pamc"),
+}
+
+
+# ------------------------------------------------------------------------------------ measurement
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float:
+    """Extra memory at the peak of ``fn()`` over what was resident before it (MiB)."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - before) / 2**20
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed heap back, so RSS counts live memory only
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    before = _rss_kib("VmRSS")
+    fn()
+    return (_rss_kib("VmHWM") - before) / 1024
+
+
+def one_step(model: nn.Module, step_fn: Callable[[nn.Module, Any], torch.Tensor], batch: Any) -> Callable[[], None]:
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def run() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        step_fn(model, batch).backward()
+        optimizer.step()
+
+    return run
+
+
+def scaling(sizes: list[int], args: argparse.Namespace, device: torch.device) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    grace_chunk_time: dict[int, float] = {}
+    for n in sizes:
+        data = synthetic_graph(n, 16, avg_degree=10, num_features=128, seed=0)
+        shared = dict(hidden_channels=128, out_channels=128, num_clusters=args.clusters, device=str(device))
+        variants = {
+            "pamc": GraphTrainConfig(method="pamc", **shared),  # type: ignore[arg-type]
+            "grace (dense)": GraphTrainConfig(method="grace", **shared),  # type: ignore[arg-type]
+            "grace (chunked)": GraphTrainConfig(method="grace", chunk_size=1024, **shared),  # type: ignore[arg-type]
+        }
+        for name, config in variants.items():
+            row: dict[str, Any] = {"nodes": n, "edges": int(data.edge_index.shape[1]), "method": name}
+            predicted_gib = 2 * n * 2 * n * 4 * 3 / 2**30  # two directions of [N, 2N] float32 logits, x3 for autograd
+            if name == "grace (dense)" and predicted_gib > args.grace_mem_gib:
+                row["skipped"] = f"predicted logits {predicted_gib:.0f} GiB > limit {args.grace_mem_gib} GiB"
+                rows.append(row)
+                continue
+            if name == "grace (chunked)" and grace_chunk_time:
+                last_n = max(grace_chunk_time)
+                predicted_s = grace_chunk_time[last_n] * (n / last_n) ** 2
+                if predicted_s > args.grace_time_s:
+                    row["skipped"] = f"predicted {predicted_s:.0f} s per epoch > limit {args.grace_time_s} s"
+                    rows.append(row)
+                    continue
+            torch.manual_seed(0)
+            model = build_model(config, data.num_features, args.clusters).to(device)
+            batch = (with_positives(data.clone(), config.hops) if config.method == "pamc" else data).to(device)
+            if isinstance(model, PamCModel):
+                with torch.no_grad():  # spread the centroids over the data, as k-means would
+                    z = model(batch.x, batch.edge_index)
+                    model.head.init_from(z[torch.randperm(n, device=device)[: args.clusters]])
+            run = one_step(model, make_step(config), batch)
+            row["seconds_per_epoch"] = best_time(run, repeats=args.repeats)
+            row["peak_mib"] = peak_memory_mib(run, device)
+            if name == "grace (chunked)":
+                grace_chunk_time[n] = row["seconds_per_epoch"]
+            rows.append(row)
+            print(row, flush=True)
+            del model, batch, run
+    return rows
+
+
+def minibatches(n: int, batch_size: int, num_batches: int, args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    """PamC steps on a large graph in NeighbourSubgraphLoader batches (plain torch): time and peak per batch."""
+    data = synthetic_graph(n, 16, avg_degree=10, num_features=128, seed=0)
+    config = GraphTrainConfig(method="pamc", hidden_channels=128, out_channels=128, num_clusters=args.clusters)
+    torch.manual_seed(0)
+    model = build_model(config, data.num_features, args.clusters).to(device)
+    loader = NeighbourSubgraphLoader(data, batch_size, num_neighbours=10, seed=0)
+    step = make_step(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    sizes: list[int] = []
+
+    def steps() -> None:
+        for _, batch in zip(range(num_batches), loader(0), strict=False):
+            batch = with_positives(batch, 1).to(device)
+            sizes.append(batch.num_nodes)
+            optimizer.zero_grad(set_to_none=True)
+            step(model, batch).backward()
+            optimizer.step()
+
+    start = time.perf_counter()
+    peak = peak_memory_mib(steps, device)
+    return {
+        "nodes": n,
+        "edges": int(data.edge_index.shape[1]),
+        "batch_size": batch_size,
+        "batches_per_epoch": len(loader),
+        "batches_measured": len(sizes),
+        "mean_batch_nodes": float(np.mean(sizes)),
+        "seconds_per_batch": (time.perf_counter() - start) / len(sizes),
+        "peak_mib": peak,
+    }
+
+
+# ------------------------------------------------------------------------------------ Cora
+def cora(seeds: list[int], steps: int, device: torch.device) -> dict[str, Any]:
+    data = load_planetoid(CORA_ROOT / "Planetoid", "Cora")
+    out: dict[str, Any] = {}
+    for method, base in CORA_CONFIGS.items():
+        runs = []
+        for seed in seeds:
+            start = time.perf_counter()
+            config = dataclasses.replace(base, seed=seed, steps=steps, device=str(device))
+            result = train_graph(data, config)
+            run: dict[str, Any] = {
+                "seed": seed,
+                "kmeans": clustering_scores(data.y, kmeans_assign(result.embeddings, 7, seed=seed)[0]),
+                "probe_public": probe_scores(result.embeddings, data, "public")["test_acc"],
+                "probe_random_10_10_80": probe_scores(result.embeddings, data, "random_10_10_80", splits=5, seed=seed)[
+                    "test_acc"
+                ],
+                "seconds": time.perf_counter() - start,
+            }
+            if method == "pamc":
+                assert result.assignments is not None
+                run["head"] = clustering_scores(data.y, result.assignments)
+            runs.append(run)
+            print(method, run, flush=True)
+        out[method] = {"runs": runs, "summary": _summarise(runs)}
+    return out
+
+
+def _summarise(runs: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """metric -> [mean, std] over seeds (nested clustering dicts are flattened as 'kmeans_nmi')."""
+    flat: dict[str, list[float]] = {}
+    for run in runs:
+        for key, value in run.items():
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    flat.setdefault(f"{key}_{k}", []).append(v)
+            elif key not in ("seed",):
+                flat.setdefault(key, []).append(float(value))
+    return {k: [float(np.mean(v)), float(np.std(v))] for k, v in flat.items()}
+
+
+# ------------------------------------------------------------------------------------ report
+def _pm(stat: list[float], scale: float = 100.0) -> str:
+    return f"{stat[0] * scale:.1f} ± {stat[1] * scale:.1f}"
+
+
+def targets(scale_rows: list[dict[str, Any]], quality: dict[str, Any]) -> dict[str, Any]:
+    def get(n: int, method: str) -> dict[str, Any] | None:
+        return next((r for r in scale_rows if r["nodes"] == n and r["method"] == method and "peak_mib" in r), None)
+
+    result: dict[str, Any] = {}
+    ratios = {}
+    for n in sorted({r["nodes"] for r in scale_rows}):
+        p, g = get(n, "pamc"), get(n, "grace (dense)")
+        if p and g:
+            ratios[n] = {
+                "speedup": g["seconds_per_epoch"] / p["seconds_per_epoch"],
+                "memory_ratio": g["peak_mib"] / max(p["peak_mib"], 1e-3),
+            }
+    result["ratios_vs_grace_dense"] = ratios
+    if 10_000 in ratios:
+        result["speedup_at_10k_ge_5"] = ratios[10_000]["speedup"] >= 5
+        result["memory_ratio_at_10k_ge_10"] = ratios[10_000]["memory_ratio"] >= 10
+    ns = sorted(ratios)
+    if len(ns) >= 2:
+        result["ratios_grow_with_n"] = all(
+            ratios[b]["speedup"] > ratios[a]["speedup"] and ratios[b]["memory_ratio"] > ratios[a]["memory_ratio"]
+            for a, b in zip(ns, ns[1:], strict=False)
+        )
+    if quality:
+        s = {m: quality[m]["summary"] for m in quality}
+        result["pamc_nmi_ge_grace_nmi"] = s["pamc"]["kmeans_nmi"][0] >= s["grace"]["kmeans_nmi"][0]
+        grace_probe = 100 * s["grace"]["probe_random_10_10_80"][0]
+        result["grace_probe_within_1.5_of_83.3"] = abs(grace_probe - GRACE_PUBLISHED) <= 1.5
+    return result
+
+
+def markdown(scale_rows: list[dict[str, Any]], batch_row: dict[str, Any] | None, quality: dict[str, Any], met: dict[str, Any]) -> str:
+    lines = [
+        "**Scaling** (one full-graph training step; synthetic, degree 10, D=128, K=64)",
+        "",
+        "| nodes | edges | method | s / epoch | peak MiB |",
+        "| ---: | ---: | --- | ---: | ---: |",
+    ]
+    for r in scale_rows:
+        if "skipped" in r:
+            lines.append(f"| {r['nodes']:,} | {r['edges']:,} | {r['method']} | skipped: {r['skipped']} | |")
+        else:
+            lines.append(
+                f"| {r['nodes']:,} | {r['edges']:,} | {r['method']} | {r['seconds_per_epoch']:.3f} | {r['peak_mib']:.0f} |"
+            )
+    if batch_row:
+        lines += [
+            "",
+            f"PamC in mini-batches on {batch_row['nodes']:,} nodes / {batch_row['edges']:,} edges: "
+            f"NeighbourSubgraphLoader batches of {batch_row['batch_size']:,} seeds + 10 sampled neighbours "
+            f"(~{batch_row['mean_batch_nodes']:,.0f} nodes each, {batch_row['batches_per_epoch']} per epoch), "
+            f"{batch_row['seconds_per_batch']:.2f} s per batch over {batch_row['batches_measured']} batches, "
+            f"peak {batch_row['peak_mib']:.0f} MiB.",
+        ]
+    ratios = met.get("ratios_vs_grace_dense", {})
+    if ratios:
+        lines += ["", "| nodes | GRACE/PamC time | GRACE/PamC peak memory |", "| ---: | ---: | ---: |"]
+        lines += [f"| {n:,} | {r['speedup']:.1f}x | {r['memory_ratio']:.1f}x |" for n, r in ratios.items()]
+    if quality:
+        lines += [
+            "",
+            "**Cora** (mean ± std over seeds; clustering = k-means on the embeddings)",
+            "",
+            "| method | ACC | NMI | ARI | F1 | probe, public split | probe, random 10/10/80 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for method, q in quality.items():
+            s = q["summary"]
+            lines.append(
+                f"| {method} | {_pm(s['kmeans_acc'])} | {_pm(s['kmeans_nmi'])} | {_pm(s['kmeans_ari'])} | "
+                f"{_pm(s['kmeans_f1'])} | {_pm(s['probe_public'])} | {_pm(s['probe_random_10_10_80'])} |"
+            )
+            if "head_nmi" in s:
+                lines.append(
+                    f"| pamc (own head) | {_pm(s['head_acc'])} | {_pm(s['head_nmi'])} | {_pm(s['head_ari'])} | "
+                    f"{_pm(s['head_f1'])} | | |"
+                )
+    lines += ["", "Targets: " + ", ".join(f"{k}: {v}" for k, v in met.items() if k != "ratios_vs_grace_dense")]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[2000, 10_000, 50_000, 200_000])
+    parser.add_argument("--clusters", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--grace-mem-gib", type=float, default=8.0)
+    parser.add_argument("--grace-time-s", type=float, default=60.0)
+    parser.add_argument("--batch-size", type=int, default=2000, help="mini-batch seeds on the largest graph")
+    parser.add_argument("--batches", type=int, default=10, help="mini-batch steps measured on the largest graph")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--cora-steps", type=int, default=200)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu"))
+    start = time.perf_counter()
+    scale_rows = scaling(args.sizes, args, device) if args.sizes else []
+    batch_row = minibatches(max(args.sizes), args.batch_size, args.batches, args, device) if args.sizes else None
+    quality = cora(args.seeds, args.cora_steps, device) if args.seeds else {}
+    met = targets(scale_rows, quality)
+    payload = {
+        "protocol": {
+            "sizes": args.sizes,
+            "clusters": args.clusters,
+            "seeds": args.seeds,
+            "cora_steps": args.cora_steps,
+            "grace_mem_limit_gib": args.grace_mem_gib,
+            "grace_time_limit_s": args.grace_time_s,
+            "device": str(device),
+        },
+        "scaling": scale_rows,
+        "minibatch": batch_row,
+        "cora": quality,
+        "targets": met,
+        "seconds_total": time.perf_counter() - start,
+    }
+    write_results("graph", payload, markdown(scale_rows, batch_row, quality, met))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Contrastive sequential recommendation on MovieLens latest-small: one protocol, five models, several seeds.
+
+Protocol (every row): users with >= 5 interactions, leave-one-out (last item test, second-to-last
+validation), full ranking over all items, SASRec with 2 layers / hidden 64 / 2 heads / max_len 50 /
+dropout 0.2, AdamW, validation NDCG@10 every epoch, the best validation epoch is tested.
+
+    .venv/bin/python -m benchmarks.recsys --seeds 0 1 2 --epochs 8 --jobs 3
+
+``--recbole-python PATH`` also trains RecBole's own SASRec on the same split with PATH (a Python
+that has ``recbole`` installed, kept out of this project's venv) and puts it beside ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmarks._common import write_results
+
+ROWS: tuple[tuple[str, str, str], ...] = (
+    ("SASRec-BPR", "sasrec", "bpr"),
+    ("SASRec-CE", "sasrec", "ce"),
+    ("CL4SRec", "cl4srec", "ce"),
+    ("DuoRec", "duorec", "ce"),
+    ("MCLRec", "mclrec", "ce"),
+)
+DEFAULT_DATA = Path(os.environ.get("CONTRASTKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Train one row of ROWS for one seed (in its own single-threaded process)."""
+    import torch
+
+    from contrastkit.recsys import RecsysConfig, build_sequences, fit, leave_one_out, read_movielens
+
+    torch.set_num_threads(1)
+    split = leave_one_out(build_sequences(read_movielens(job["data"]), min_interactions=5), max_len=50)
+    _, model, loss = next(r for r in ROWS if r[0] == job["row"])
+    config = RecsysConfig(
+        model=model,  # type: ignore[arg-type]
+        loss=loss,  # type: ignore[arg-type]
+        epochs=job["epochs"],
+        eval_every=1,
+        patience=job["patience"],
+        batch_size=job["batch_size"],
+        lr=job["lr"],
+        windows_per_user=job["windows_per_user"],
+        seed=job["seed"],
+        device="cpu",
+    )
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    result = fit(split, config)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    row = {"row": job["row"], "seed": job["seed"], "test": result.test, "valid": result.valid,
+           "epochs": result.epochs, "train_wall_s_per_epoch": result.seconds_per_epoch,
+           "total_cpu_s": cpu, "total_wall_s": wall}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+RECBOLE_DRIVER = r'''
+import json, sys, time
+from recbole.config import Config
+from recbole.data import create_dataset, data_preparation
+from recbole.model.sequential_recommender import SASRec
+from recbole.trainer import Trainer
+from recbole.utils import init_seed
+folder, epochs, seed, batch, lr = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+cfg = {"data_path": folder, "dataset": "split", "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
+       "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "TIME_FIELD": "timestamp",
+       "MAX_ITEM_LIST_LENGTH": 50, "hidden_size": 64, "inner_size": 256, "n_layers": 2, "n_heads": 2,
+       "hidden_dropout_prob": 0.2, "attn_dropout_prob": 0.2, "loss_type": "CE", "train_neg_sample_args": None,
+       "epochs": epochs, "train_batch_size": batch, "learning_rate": lr, "eval_step": 1, "stopping_step": 10**6,
+       "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "group_by": "user", "mode": "full"},
+       "metrics": ["Hit", "NDCG"], "topk": [5, 10, 20], "valid_metric": "NDCG@10", "seed": seed,
+       "reproducibility": True, "device": "cpu", "use_gpu": False, "show_progress": False,
+       "checkpoint_dir": folder + "/saved", "log_wandb": False}
+config = Config(model="SASRec", dataset="split", config_dict=cfg)
+init_seed(config["seed"], config["reproducibility"])
+dataset = create_dataset(config)
+train, valid, test = data_preparation(config, dataset)
+model = SASRec(config, train.dataset)
+trainer = Trainer(config, model)
+spent = []
+inner = trainer._train_epoch
+def timed(*a, **k):
+    t = time.perf_counter(); r = inner(*a, **k); spent.append(time.perf_counter() - t); return r
+trainer._train_epoch = timed
+trainer.fit(train, valid, saved=True, show_progress=False)
+result = trainer.evaluate(test, load_best_model=True, show_progress=False)
+print("RESULT " + json.dumps({"test": {k: float(v) for k, v in result.items()}, "seconds_per_epoch": sum(spent) / len(spent),
+                              "epochs": len(spent), "train_instances": len(train.dataset)}))
+'''
+
+
+def start_recbole(python: str, data: Path, epochs: int, seed: int, batch_size: int, lr: float, folder: str) -> subprocess.Popen[str]:
+    """Start RecBole's SASRec (CE, all-prefix training instances) on our exact leave-one-out split."""
+    from contrastkit.recsys import build_sequences, read_movielens, write_recbole_inter
+
+    sequences = build_sequences(read_movielens(data), min_interactions=5)
+    # Our order, written with per-user ranks as timestamps, so RecBole's TO ordering cannot differ.
+    rows = [(u, int(i), t) for u, seq in enumerate(sequences.sequences) for t, i in enumerate(seq)]
+    write_recbole_inter(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]), Path(folder) / "split" / "split.inter")
+    return subprocess.Popen(
+        [python, "-c", RECBOLE_DRIVER, folder, str(epochs), str(seed), str(batch_size), str(lr)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder,
+        # RecBole 1.2.1 reloads its own pickled checkpoints, which torch >= 2.6 refuses by default.
+        env={**os.environ, "OMP_NUM_THREADS": "1", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"},
+    )
+
+
+def finish_recbole(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    stdout, stderr = proc.communicate()
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"RecBole run failed (exit {proc.returncode}):\n{stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1][len("RESULT "):])
+    return result
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    summary: dict[str, dict[str, float]] = {}
+    for name, _, _ in ROWS:
+        mine = [r for r in runs if r["row"] == name]
+        if not mine:
+            continue
+        stats: dict[str, float] = {"n_seeds": len(mine)}
+        for metric in ("hr@10", "ndcg@10"):
+            values = [r["test"][metric] for r in mine]
+            stats[f"{metric}_mean"] = statistics.fmean(values)
+            stats[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        stats["epochs_mean"] = statistics.fmean(r["epochs"] for r in mine)
+        stats["train_wall_s_per_epoch"] = statistics.fmean(r["train_wall_s_per_epoch"] for r in mine)
+        stats["cpu_s_per_run"] = statistics.fmean(r["total_cpu_s"] for r in mine)
+        summary[name] = stats
+    return summary
+
+
+def above(summary: dict[str, dict[str, float]], a: str, b: str, metric: str = "ndcg@10") -> dict[str, Any]:
+    """Is row a above row b on metric by more than the seed spread (the larger of the two stds)?"""
+    if a not in summary or b not in summary:
+        return {"met": None, "why": "row not run"}
+    gap = summary[a][f"{metric}_mean"] - summary[b][f"{metric}_mean"]
+    spread = max(summary[a][f"{metric}_std"], summary[b][f"{metric}_std"])
+    return {"gap": gap, "spread": spread, "met": bool(gap > spread)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "ml-latest-small")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--windows-per-user", type=int, default=1, help="0: the whole history")
+    parser.add_argument("--only", nargs="*", default=None, help="run only these rows")
+    parser.add_argument("--jobs", type=int, default=1, help="(model, seed) runs in parallel processes, one thread each")
+    parser.add_argument("--recbole-python", default=None, help="a Python with recbole installed")
+    parser.add_argument("--recbole-epochs", type=int, default=1)
+    args = parser.parse_args(argv)
+    if not (args.data / "ratings.csv").exists():
+        raise SystemExit(f"benchmarks.recsys: {args.data}/ratings.csv not found; pass --data.")
+    rows = [name for name, _, _ in ROWS if not args.only or name in args.only]
+    # Most expensive rows first, so the parallel workers finish together.
+    jobs = [{"data": str(args.data), "seed": s, "row": name, "epochs": args.epochs, "patience": args.patience,
+             "batch_size": args.batch_size, "lr": args.lr, "windows_per_user": args.windows_per_user or None}
+            for name in reversed(rows) for s in args.seeds]
+    start = time.perf_counter()
+    scratch = tempfile.mkdtemp(prefix="recbole-")
+    recbole_proc = None
+    if args.recbole_python:  # runs beside our jobs, under the same CPU contention
+        recbole_proc = start_recbole(
+            args.recbole_python, args.data, args.recbole_epochs, args.seeds[0], args.batch_size, args.lr, scratch
+        )
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
+        runs = list(pool.map(run_job, jobs))
+    summary = summarise(runs)
+    targets = {
+        "DuoRec > SASRec-CE (NDCG@10, by more than the seed spread)": above(summary, "DuoRec", "SASRec-CE"),
+        "MCLRec > SASRec-CE (NDCG@10, by more than the seed spread)": above(summary, "MCLRec", "SASRec-CE"),
+        "SASRec-CE > SASRec-BPR (NDCG@10, by more than the seed spread)": above(summary, "SASRec-CE", "SASRec-BPR"),
+    }
+    lines = [
+        f"ml-latest-small, leave-one-out, full ranking over all items; {len(args.seeds)} seeds "
+        f"({' '.join(map(str, args.seeds))}), {args.epochs} epochs over "
+        f"{'each whole history' if not args.windows_per_user else f'the last {args.windows_per_user} window(s) of 50 targets per user'}, "
+        f"batch {args.batch_size}, lr {args.lr}; mean ± std over seeds.",
+        "",
+        "| model | test HR@10 | test NDCG@10 | train s/epoch (wall, shared CPU) | CPU s per run |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, s in summary.items():
+        lines.append(
+            f"| {name} | {s['hr@10_mean']:.4f} ± {s['hr@10_std']:.4f} | {s['ndcg@10_mean']:.4f} ± {s['ndcg@10_std']:.4f} "
+            f"| {s['train_wall_s_per_epoch']:.1f} | {s['cpu_s_per_run']:.0f} |"
+        )
+    lines += ["", "| target | gap | seed spread | met |", "| --- | --- | --- | --- |"]
+    for name, t in targets.items():
+        if t["met"] is None:
+            lines.append(f"| {name} | - | - | not run |")
+        else:
+            lines.append(f"| {name} | {t['gap']:+.4f} | {t['spread']:.4f} | {'yes' if t['met'] else 'no'} |")
+    payload: dict[str, Any] = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+                               "summary": summary, "targets": targets, "runs": runs,
+                               "wall_seconds": time.perf_counter() - start}
+    if recbole_proc is not None:
+        try:
+            recbole = finish_recbole(recbole_proc)
+        except RuntimeError as exc:  # keep our results; report why RecBole has none
+            payload["recbole_sasrec"] = {"error": str(exc)}
+            recbole = None
+        shutil.rmtree(scratch, ignore_errors=True)
+    if recbole_proc is not None and recbole is not None:
+        payload["recbole_sasrec"] = recbole
+        ours = [r for r in runs if r["row"] == "SASRec-CE" and r["seed"] == args.seeds[0]]
+        lines += ["", "| SASRec (CE), same split, seed " + str(args.seeds[0]) + " | epochs | train s/epoch | "
+                  "supervised targets/epoch | test HR@10 | test NDCG@10 |", "| --- | --- | --- | --- | --- | --- |"]
+        lines.append(f"| RecBole 1.2.1 | {recbole['epochs']} | {recbole['seconds_per_epoch']:.1f} | "
+                     f"{recbole['train_instances']} | {recbole['test']['hit@10']:.4f} | {recbole['test']['ndcg@10']:.4f} |")
+        if ours:
+            lines.append(f"| contrastkit | {ours[0]['epochs']:.0f} | {ours[0]['train_wall_s_per_epoch']:.1f} | see protocol | "
+                         f"{ours[0]['test']['hr@10']:.4f} | {ours[0]['test']['ndcg@10']:.4f} |")
+    write_results("recsys", payload, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""SASRec: causal, padding-blind, right-aligned positions, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from contrastkit.recsys.models import SASRec
+
+
+@pytest.fixture
+def model() -> SASRec:
+    torch.manual_seed(0)
+    return SASRec(20, max_len=6, hidden=8, n_layers=2, n_heads=2, dropout=0.0).eval()
+
+
+def test_shapes(model: SASRec) -> None:
+    seqs = torch.tensor([[0, 0, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6]])
+    assert model.encode(seqs).shape == (2, 6, 8)
+    assert model.represent(seqs).shape == (2, 8)
+    assert model(seqs).shape == (2, 20)
+    assert model.item_embeddings().shape == (20, 8)
+
+
+def test_positions_never_see_the_future(model: SASRec) -> None:
+    seqs = torch.tensor([[0, 1, 2, 3, 4, 5]])
+    changed = seqs.clone()
+    changed[0, 4:] = torch.tensor([17, 18])
+    a, b = model.encode(seqs), model.encode(changed)
+    assert torch.allclose(a[:, :4], b[:, :4], atol=1e-6)
+    assert not torch.allclose(a[:, 4:], b[:, 4:], atol=1e-3)
+
+
+def test_padding_is_invisible(model: SASRec) -> None:
+    padded = torch.tensor([[0, 0, 0, 7, 8, 9]])
+    unpadded = torch.tensor([[7, 8, 9]])  # fewer columns, same right-aligned positions
+    assert torch.allclose(model.represent(padded), model.represent(unpadded), atol=1e-5)
+    assert torch.isfinite(model.encode(torch.zeros(1, 6, dtype=torch.long))).all()
+
+
+def test_mask_token_and_padding_are_never_scored(model: SASRec) -> None:
+    assert model.mask_token == 21
+    assert model.item_emb.weight.shape[0] == 22
+    assert torch.equal(model.item_embeddings(), model.item_emb.weight[1:21])
+
+
+def test_dropout_gives_a_second_view_in_training_mode() -> None:
+    torch.manual_seed(0)
+    model = SASRec(20, max_len=6, hidden=8, dropout=0.3).train()
+    seqs = torch.tensor([[1, 2, 3, 4, 5, 6]])
+    assert not torch.allclose(model.represent(seqs), model.represent(seqs))
+    model.eval()
+    assert torch.equal(model.represent(seqs), model.represent(seqs))
+
+
+def test_bad_input_is_rejected(model: SASRec) -> None:
+    with pytest.raises(TypeError, match="long tensor"):
+        model.encode(torch.ones(2, 3))
+    with pytest.raises(ValueError, match="max_len=6"):
+        model.encode(torch.ones(1, 7, dtype=torch.long))
+    with pytest.raises(ValueError, match="divisible"):
+        SASRec(10, hidden=10, n_heads=3)
