@@ -48,8 +48,8 @@ def _rank(rank: int, init_file: str, out_dir: str) -> None:
 
 
 def test_two_ranks_equal_one_process_with_the_whole_batch(tmp_path):
-    # fork: the ranks inherit the imported modules instead of importing sentence-transformers again.
-    mp.start_processes(_rank, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=WORLD, start_method="fork")
+    # spawn, not fork: a fork of a process whose OpenMP pool already ran (any earlier test) can deadlock.
+    mp.start_processes(_rank, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=WORLD, start_method="spawn")
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD)]
     for name in LOSSES:
         full_loss, full_grads = loss_and_grads(name, batch(), gather=False)
