@@ -56,7 +56,9 @@ def run_demo(run_dir: Path, seed: int, only: Sequence[str] | None = None) -> dic
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="contrastkit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="contrastkit", description="Contrastive representation learning: a demo tour and one subcommand per domain."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a short tour on built-in data (no download)")
     demo.add_argument("--run-dir", type=Path, default=Path("runs/demo"))
