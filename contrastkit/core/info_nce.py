@@ -112,6 +112,7 @@ def info_nce(
     negatives: Tensor | None = None,
     *,
     extra_negatives: Tensor | None = None,
+    in_batch: bool = False,
     temperature: float = 0.1,
     similarity: SimilarityLike = "cosine",
     pos_mask: Tensor | None = None,
@@ -132,6 +133,9 @@ def info_nce(
     * ``negatives`` ``[M, D]``: shared negatives (a MoCo queue); the only positive is ``key[i]``.
     * ``negatives`` ``[B, K, D]``: per-query negatives (mined hard negatives).
       ``neg_mask`` ``[B, M]`` / ``[B, K]`` drops entries (queue items from the query's own group).
+    * ``negatives`` ``[M, D]`` with ``in_batch=True``: the other keys of the batch *and* the shared
+      negatives (SimCSE with hard negatives, ESimCSE's in-batch + queue); masks are then
+      ``[B, B + M]`` (keys first).
     * ``extra_negatives`` ``[B, K, D]`` are added to the negatives of their query in any mode:
       mined hard negatives, MoCHi's synthetic negatives (:func:`mix_hard_negatives`).
 
@@ -140,6 +144,7 @@ def info_nce(
         key: ``[B, D]``; ``key[i]`` is the positive of ``query[i]``.
         negatives: ``None``, ``[M, D]`` or ``[B, K, D]``.
         extra_negatives: ``[B, K, D]`` per-query negatives added on top, or None.
+        in_batch: with shared ``negatives``, also use the other keys as negatives.
         temperature: :math:`\tau > 0` (default 0.1).
         similarity: ``"cosine"`` (default), ``"dot"``, ``"neg_sq_euclidean"``, a
             :class:`BilinearSimilarity`, or any ``f([N, D], [M, D]) -> [N, M]``.
@@ -188,14 +193,24 @@ def info_nce(
         check_same_dim("query", query, "extra_negatives", extra_negatives, where)
         extra_logits = acc(sim.rowwise(query, extra_negatives)) * scale  # (B, K)
 
-    if negatives is None:
+    if in_batch and (negatives is None or negatives.dim() != 2):
+        raise ValueError(
+            f"{where}: in_batch=True adds shared negatives [M, D] to the in-batch ones; got negatives of "
+            f"shape {None if negatives is None else tuple(negatives.shape)}. Without negatives, in-batch is the default."
+        )
+    if negatives is None or in_batch:
         if gather_distributed:
             check_distributed_available(where)
             keys = gather_with_grad(key)
             offset = rank_offset(b, key.device)
         else:
             keys, offset = key, 0
-        check_min_batch(keys.shape[0], where)
+        if negatives is None:
+            check_min_batch(keys.shape[0], where)
+        else:
+            check_floating("negatives", negatives, where)
+            check_same_dim("query", query, "negatives", negatives, where)
+            keys = torch.cat([keys, negatives.to(keys.dtype)])  # (B * W + M, D): shared columns last
         if pos_mask is not None:
             check_mask("pos_mask", pos_mask, (b, keys.shape[0]), where)
             check_rows_nonempty("pos_mask", pos_mask, where)
@@ -336,6 +351,7 @@ class InfoNCE(nn.Module):
         negatives: Tensor | None = None,
         *,
         extra_negatives: Tensor | None = None,
+        in_batch: bool = False,
         pos_mask: Tensor | None = None,
         neg_mask: Tensor | None = None,
     ) -> Tensor:
@@ -344,6 +360,7 @@ class InfoNCE(nn.Module):
             key,
             negatives,
             extra_negatives=extra_negatives,
+            in_batch=in_batch,
             temperature=self.temperature,
             similarity=self.similarity,
             pos_mask=pos_mask,

@@ -32,7 +32,6 @@ from contrastkit.core import (
     gather_no_grad,
     gather_with_grad,
     info_nce,
-    rank_offset,
 )
 from contrastkit.core.checks import check_positive, check_temperature
 from contrastkit.core.distributed import check_distributed_available
@@ -82,15 +81,15 @@ def contrast_with_shared_negatives(
         return info_nce(
             query, key, temperature=temperature, chunk_size=chunk_size, gather_distributed=gather_distributed
         )
-    b = query.shape[0]
-    keys = gather_with_grad(key) if gather_distributed else key  # (B * W, D)
-    offset = rank_offset(b, key.device) if gather_distributed else 0
-    candidates = torch.cat([keys, shared.to(keys.dtype)])  # (B * W + M, D)
-    # Core's explicit-negatives mode scores key[i] as the positive; drop its copy among the candidates.
-    neg_mask = torch.ones(b, candidates.shape[0], dtype=torch.bool, device=query.device)  # (B, B * W + M)
-    rows = torch.arange(b, device=query.device)
-    neg_mask[rows, offset + rows] = False
-    return info_nce(query, key, candidates, temperature=temperature, neg_mask=neg_mask, chunk_size=chunk_size)
+    return info_nce(
+        query,
+        key,
+        shared,
+        in_batch=True,
+        temperature=temperature,
+        chunk_size=chunk_size,
+        gather_distributed=gather_distributed,
+    )
 
 
 def inverse_propensity_weights(surface: Tensor, *, n_bins: int = 5, max_weight: float = 3.0) -> Tensor:

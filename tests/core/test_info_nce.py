@@ -102,6 +102,20 @@ def test_extra_negatives_are_added(mode: str) -> None:
     assert got.item() == pytest.approx(ref.info_nce(q, k, negs, tau=0.3, extra=extra), rel=1e-6)
 
 
+@pytest.mark.parametrize("chunk", [None, 3])
+def test_in_batch_plus_shared_negatives(chunk: int | None) -> None:
+    q, k, shared = rand(5, 4), rand(5, 4), rand(3, 4)
+    got = info_nce(q, k, shared, in_batch=True, temperature=0.3, chunk_size=chunk)
+    # Reference: every other key and every shared row is a negative of query i.
+    expected = ref.info_nce(q, k, rand(0, 4), tau=0.3, extra=torch.stack(
+        [torch.cat([k[torch.arange(5) != i], shared]) for i in range(5)]))
+    assert got.item() == pytest.approx(expected, rel=1e-9)
+    # A batch of one is fine once shared negatives exist.
+    assert torch.isfinite(info_nce(q[:1], k[:1], shared, in_batch=True))
+    with pytest.raises(ValueError, match="in_batch=True"):
+        info_nce(q, k, in_batch=True)
+
+
 def test_reduction_none_and_sum() -> None:
     q, k = rand(5, 4), rand(5, 4)
     per = info_nce(q, k, reduction="none")
