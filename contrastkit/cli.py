@@ -55,7 +55,8 @@ def run_demo(run_dir: Path, seed: int, only: Sequence[str] | None = None) -> dic
     return results
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(domains: Sequence[str] = DOMAINS[1:]) -> argparse.ArgumentParser:
+    """The full parser; ``domains`` limits which domain subcommands are imported and registered."""
     parser = argparse.ArgumentParser(
         prog="contrastkit", description="Contrastive representation learning: a demo tour and one subcommand per domain."
     )
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--only", nargs="*", choices=DOMAINS, help="restrict the tour to these domains")
     demo.set_defaults(func=lambda a: run_demo(a.run_dir, a.seed, a.only))
-    for name in DOMAINS[1:]:
+    for name in domains:
         mod = _domain_cli(name)
         if not isinstance(mod, str) and hasattr(mod, "register"):
             mod.register(sub)
@@ -73,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `contrastkit graph ...` imports only the graph domain (not sentence-transformers, SB3, ...).
+    domains = argv[:1] if argv[:1] and argv[0] in DOMAINS[1:] else DOMAINS[1:]
+    args = build_parser(domains).parse_args(argv)
     args.func(args)
     return 0
 

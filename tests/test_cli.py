@@ -24,3 +24,17 @@ def test_core_demo_writes_summary_and_plot(tmp_path: Path) -> None:
 def test_unknown_command_is_an_argparse_error() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["frobnicate"])
+
+
+def test_a_domain_command_imports_only_that_domain() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from contrastkit.cli import main\n"
+        "try:\n    main(['recsys', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('sentence_transformers', 'stable_baselines3', 'torch_geometric') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
