@@ -22,7 +22,6 @@ import argparse
 import ctypes
 import dataclasses
 import gc
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,12 +32,13 @@ import torch
 from torch import nn
 
 from benchmarks._common import best_time, write_results
+from contrastkit.core import data_root
 from contrastkit.graph.data import NeighbourSubgraphLoader, load_planetoid, synthetic_graph
 from contrastkit.graph.evaluate import clustering_scores, kmeans_assign, probe_scores
 from contrastkit.graph.models import PamCModel
 from contrastkit.graph.train import GraphTrainConfig, build_model, make_step, train_graph, with_positives
 
-CORA_ROOT = Path(os.environ.get("CONTRASTKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+CORA_ROOT = data_root()
 GRACE_PUBLISHED = 83.3
 CORA_CONFIGS = {
     # GRACE's Cora hyper-parameters (Zhu et al. 2020, Table 5): 200 epochs, lr 5e-4, tau 0.4.

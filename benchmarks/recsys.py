@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks._common import write_results
+from contrastkit.core import data_root
 
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("SASRec-BPR", "sasrec", "bpr"),
@@ -37,7 +38,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("DuoRec", "duorec", "ce"),
     ("MCLRec", "mclrec", "ce"),
 )
-DEFAULT_DATA = Path(os.environ.get("CONTRASTKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DEFAULT_DATA = data_root()
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:

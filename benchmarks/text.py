@@ -21,13 +21,12 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from benchmarks._common import write_results
-from contrastkit.core import TrainConfig
+from contrastkit.core import TrainConfig, data_root
 from contrastkit.text import (
     METHODS,
     UnsupSimCSELoss,
@@ -40,7 +39,7 @@ from contrastkit.text import (
     unique_sentences,
 )
 
-DATA = Path(os.environ.get("CONTRASTKIT_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+DATA = data_root()
 
 
 def quality(args: argparse.Namespace) -> dict[str, Any]:

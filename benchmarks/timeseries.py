@@ -11,16 +11,14 @@ construction of the COMET reference code (``id_contrastive_loss``, DL4mHealth/CO
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from benchmarks._common import best_time, write_results
-from contrastkit.core import TrainConfig, group_mask, seed_everything
+from contrastkit.core import TrainConfig, data_root, group_mask, seed_everything
 from contrastkit.timeseries import (
     EncoderConfig,
     LevelWeights,
@@ -32,7 +30,7 @@ from contrastkit.timeseries import (
     split_and_normalize,
 )
 
-DATA = Path(os.environ.get("CONTRASTKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = data_root()
 METHODS: dict[str, LevelWeights | None] = {
     "supervised": None,
     "sample": LevelWeights.equal(["sample"]),

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from contrastkit.core import data_root
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-# Real datasets live beside the checkout (../shared/data), never inside the package.
-SHARED_DATA = Path(os.environ.get("CONTRASTKIT_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+# Real datasets live beside the checkout (../shared/data) or at $CONTRASTKIT_DATA, never in the package.
+SHARED_DATA = data_root()
 
 
 def require_data(relative: str) -> Path:

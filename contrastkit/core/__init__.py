@@ -16,6 +16,7 @@ from .memory import MemoryQueue, MomentumEncoder, momentum_update
 from .negatives import encode_ids, group_mask, mix_hard_negatives, topk_hard_negatives
 from .nt_xent import NTXent, nt_xent
 from .pairwise_losses import margin_contrastive, n_pair, pair_distance, triplet
+from .paths import data_root
 from .proto_nce import estimate_concentration, proto_nce
 from .similarity import (
     BilinearSimilarity,
@@ -53,6 +54,7 @@ __all__ = [
     "atomic_save",
     "contrast",
     "cosine_similarity",
+    "data_root",
     "dcl",
     "debiased_info_nce",
     "dot_similarity",

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from torch_geometric.data import Data
 
+from contrastkit.core import data_root
+
 from .data import load_planetoid, synthetic_graph
 from .evaluate import Protocol, clustering_scores, kmeans_assign, probe_scores
 from .train import METHODS, GraphEmbedding, GraphTrainConfig, train_graph
 
-# Same convention as the test fixtures: $CONTRASTKIT_DATA, else ../shared/data beside the checkout.
-DEFAULT_ROOT = Path(os.environ.get("CONTRASTKIT_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")) / "Planetoid"
+DEFAULT_ROOT = data_root() / "Planetoid"
 
 
 def load_dataset(name: str, root: Path, seed: int) -> Data:

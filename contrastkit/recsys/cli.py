@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
+
+from contrastkit.core import data_root
 
 from .data import build_sequences, leave_one_out, read_movielens, read_recbole_inter, synthetic_interactions
 from .evaluate import evaluate, recommend
@@ -22,7 +23,7 @@ def resolve_data(name: str) -> pd.DataFrame:
     if name == "synthetic":
         return synthetic_interactions()
     candidates = [Path(name)]
-    candidates += [Path(root) / name for root in (os.environ.get("CONTRASTKIT_DATA"), "../shared/data") if root]
+    candidates.append(data_root() / name)
     for path in candidates:
         if path.suffix == ".inter" and path.is_file():
             return read_recbole_inter(path)

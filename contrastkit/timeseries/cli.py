@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from contrastkit.core import TrainConfig, atomic_save, seed_everything
+from contrastkit.core import TrainConfig, atomic_save, data_root, seed_everything
 
 from .data import WindowDataset, make_windows, read_recordings, read_uci_eeg, synthetic_recordings
 from .evaluate import PatientSplit, evaluate_encoder, label_fraction, linear_probe, split_and_normalize
@@ -31,7 +30,7 @@ class DataSpec:
 
     data: str = "synthetic"
     """``synthetic`` (built in), ``uci-eeg``, or a ``.npz``/``.csv``/``.parquet`` file (see read_recordings)."""
-    data_root: str = os.environ.get("CONTRASTKIT_DATA", "../shared/data")
+    data_root: str = str(data_root())
     """Folder holding ``uci-eeg/SMNI_CMI_TRAIN`` (default: $CONTRASTKIT_DATA or ../shared/data)."""
     window: int = 64
     """Samples per window."""
