@@ -61,6 +61,15 @@ def check_positive(name: str, value: float, where: str, *, allow_zero: bool = Fa
         raise ValueError(f"{where}: {name} must be finite and {bound}; got {value}.")
 
 
+def check_positive_int(name: str, value: object, where: str, *, optional: bool = False) -> None:
+    """A count (chunk size, queue length, bins): an ``int`` > 0, not a bool; ``None`` too if ``optional``."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        suffix = " or None" if optional else ""
+        raise ValueError(f"{where}: {name} must be a positive int{suffix}; got {value!r}.")
+
+
 def check_min_batch(n: int, where: str, minimum: int = 2) -> None:
     if n < minimum:
         raise ValueError(

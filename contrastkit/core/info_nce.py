@@ -18,6 +18,7 @@ from .checks import (
     check_mask,
     check_min_batch,
     check_pair,
+    check_positive_int,
     check_reduction,
     check_rows_nonempty,
     check_same_dim,
@@ -180,8 +181,7 @@ def info_nce(
     b = query.shape[0]
     if b == 0:
         raise ValueError(f"{where}: the batch is empty; query has shape {tuple(query.shape)}.")
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
-        raise ValueError(f"{where}: chunk_size must be a positive int or None; got {chunk_size!r}.")
+    check_positive_int("chunk_size", chunk_size, where, optional=True)
 
     extra_logits = None
     if extra_negatives is not None:

@@ -8,7 +8,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checks import acc, check_min_batch, check_pair, check_reduction, check_temperature, reduce
+from .checks import (
+    acc,
+    check_min_batch,
+    check_pair,
+    check_positive_int,
+    check_reduction,
+    check_temperature,
+    reduce,
+)
 from .distributed import check_distributed_available, gather_with_grad, rank_offset
 from .info_nce import Reduction, contrast
 
@@ -96,8 +104,7 @@ def nt_xent(
     check_pair(z1, z2, where, names=("z1", "z2"))
     check_temperature(temperature, where)
     check_reduction(reduction, where)
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
-        raise ValueError(f"{where}: chunk_size must be a positive int or None; got {chunk_size!r}.")
+    check_positive_int("chunk_size", chunk_size, where, optional=True)
     scale = 1.0 / float(temperature)
     n = z1.shape[0]
     z1n = F.normalize(z1, dim=-1, eps=1e-8)

@@ -33,7 +33,7 @@ from contrastkit.core import (
     gather_with_grad,
     info_nce,
 )
-from contrastkit.core.checks import check_positive, check_temperature
+from contrastkit.core.checks import check_positive, check_positive_int, check_temperature
 from contrastkit.core.distributed import check_distributed_available
 
 from .augment import word_repetition
@@ -152,10 +152,7 @@ class _SentenceLoss(nn.Module):
         if not isinstance(model, nn.Module):
             raise TypeError(f"{where}: model must be a SentenceTransformer; got {type(model).__name__}.")
         check_temperature(temperature, where)
-        if chunk_size is not None and (
-            isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0
-        ):
-            raise ValueError(f"{where}: chunk_size must be a positive int or None; got {chunk_size!r}.")
+        check_positive_int("chunk_size", chunk_size, where, optional=True)
         if gather_distributed:
             check_distributed_available(where)
         self.model = model
@@ -358,8 +355,7 @@ class ESimCSELoss(_SentenceLoss):
         super().__init__(model, temperature, chunk_size, gather_distributed)
         if not 0.0 <= repetition_rate <= 1.0:
             raise ValueError(f"ESimCSELoss: repetition_rate must be in [0, 1]; got {repetition_rate}.")
-        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size <= 0:
-            raise ValueError(f"ESimCSELoss: queue_size must be a positive int; got {queue_size!r}.")
+        check_positive_int("queue_size", queue_size, "ESimCSELoss")
         dim = model.get_embedding_dimension()
         if dim is None:
             raise ValueError(
@@ -463,8 +459,7 @@ class DebiasedSimCSELoss(_SentenceLoss):
             raise ValueError(
                 f"{where}: false_negative_threshold is a cosine in [-1, 1]; got {false_negative_threshold}."
             )
-        if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins <= 0:
-            raise ValueError(f"{where}: n_bins must be a positive int; got {n_bins!r}.")
+        check_positive_int("n_bins", n_bins, where)
         check_positive("max_weight", max_weight, where)
         if max_weight < 1.0:
             raise ValueError(f"{where}: max_weight must be >= 1 (weights have mean 1); got {max_weight}.")

@@ -192,6 +192,8 @@ def test_no_nan_for_duplicate_and_zero_embeddings() -> None:
         ({"negatives": torch.randn(3, 2, 3)}, ValueError, r"\[B, K, D\]"),
         ({"negatives": torch.randn(5, 3), "pos_mask": torch.eye(4, dtype=torch.bool)}, ValueError, "in-batch"),
         ({"chunk_size": 0}, ValueError, "chunk_size"),
+        ({"chunk_size": True}, ValueError, "positive int"),
+        ({"chunk_size": 2.0}, ValueError, "positive int"),
         ({"chunk_size": 2, "similarity": "neg_sq_euclidean"}, ValueError, "chunk_size"),
         ({"similarity": "manhattan"}, ValueError, "similarity"),
         ({"reduction": "avg"}, ValueError, "reduction"),
