@@ -1,6 +1,6 @@
 """COMET vs sample-level contrast vs supervised on the UCI EEG database, patient-independent.
 
-Run: ``python -m benchmarks.timeseries [--seeds 5 --steps 150 --finetune-steps 60]``.
+Run: ``python -m benchmarks.timeseries [--seeds 5 --steps STEPS --finetune-steps 60 --head-init HEAD]``.
 
 Every row uses the same encoder, pretraining budget and fine-tuning budget; each seed draws a
 different patient split (so the spread includes which patients are tested). Also times the
@@ -38,6 +38,8 @@ METHODS: dict[str, LevelWeights | None] = {
     "COMET": LevelWeights(),
 }
 FRACTIONS = (1.0, 0.1, 0.01)
+STEPS = 800  # pretraining steps; chosen on dev seeds 100-102 (benchmarks/results/timeseries_dev.md)
+HEAD_INIT = "random"
 
 
 def string_mask(ids: np.ndarray) -> np.ndarray:
@@ -70,8 +72,11 @@ def time_masks(patient: torch.Tensor, trial: torch.Tensor, seed: int) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=150, help="pretraining steps per method and seed")
+    parser.add_argument("--steps", type=int, default=STEPS, help="pretraining steps per method and seed")
     parser.add_argument("--finetune-steps", type=int, default=60)
+    parser.add_argument("--encoder-lr", type=float, default=None, help="fine-tuning lr of the encoder (default: --lr)")
+    parser.add_argument("--head-init", choices=("random", "probe"), default=HEAD_INIT,
+                        help="fine-tuning head: random, or the linear probe's (LP-FT)")
     parser.add_argument("--methods", default=",".join(METHODS))
     args = parser.parse_args()
     root = DATA / "uci-eeg" / "SMNI_CMI_TRAIN"
@@ -104,6 +109,8 @@ def main() -> None:
                 fractions=FRACTIONS,
                 protocols=protocols,
                 finetune_config=TrainConfig(max_steps=args.finetune_steps, lr=1e-3, progress=False),
+                encoder_lr=args.encoder_lr,
+                head_init=args.head_init,
                 seed=seed,
             )
             for key, value in scores.items():
@@ -122,7 +129,8 @@ def main() -> None:
         f"UCI EEG (SMNI_CMI_TRAIN: 20 subjects, alcoholic vs control), 600 trials -> {len(windows)} windows of 64 "
         "steps (128 Hz, stride 32, 64 channels); patient-independent split 12/4/4 subjects per seed; "
         f"{args.seeds} seeds; encoder {enc_cfg}; {args.steps} pretraining steps of 32 samples "
-        f"(4 patients x 4 trials x 2 windows), {args.finetune_steps} fine-tuning steps (batch 64, best step on val). "
+        f"(4 patients x 4 trials x 2 windows), {args.finetune_steps} fine-tuning steps (batch 64, lr 1e-3, encoder lr "
+        f"{args.encoder_lr or 1e-3:g}, {args.head_init} head, best step on val AUROC). "
         "Test AUROC, mean ± std over seeds.",
         "",
         "| method | level | " + " | ".join(f"{p} {int(100 * f)}%" for p in ("linear", "fine-tune") for f in FRACTIONS) + " |",
@@ -144,6 +152,18 @@ def main() -> None:
             if keys[0] in per_seed[method]:
                 lines.append(f"| {method} | {proto} | " + " | ".join(
                     " ".join(f"{v:.2f}" for v in per_seed[method][k]) for k in keys) + " |")
+    lines += ["", "COMET minus sample-level-only, sample-level test AUROC per seed (the issue's target cells):", "",
+              "| protocol | labels | per-seed difference | seeds COMET ahead | mean difference | COMET above |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for proto in ("linear", "finetune"):
+        for f in FRACTIONS[1:]:
+            key = f"{proto}_{100 * f:g}_sample_auroc"
+            if key not in per_seed.get("COMET", {}) or key not in per_seed.get("sample", {}):
+                continue
+            diff = [c - b for c, b in zip(per_seed["COMET"][key], per_seed["sample"][key], strict=True)]
+            lines.append(f"| {proto} | {100 * f:g}% | " + " ".join(f"{d:+.2f}" for d in diff) +
+                         f" | {sum(d > 0 for d in diff)}/{len(diff)} | {statistics.mean(diff):+.3f} | "
+                         f"{'yes' if statistics.mean(diff) > 0 else 'no'} |")
     lines += ["", "Mask construction (ms, best of repeats): `group_mask` on integer codes vs string building.", "",
               "| ids | B | unique ids | group_mask | string building |", "| --- | --- | --- | --- | --- |"]
     for b in (256, 4096):

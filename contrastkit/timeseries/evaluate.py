@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, average_precision_score, f1_score, roc_auc_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 
@@ -28,6 +28,7 @@ from .models import Classifier, DilatedConvEncoder, pool_time
 from .train import finetune
 
 Protocol = Literal["linear", "finetune"]
+HeadInit = Literal["random", "probe"]
 
 
 @dataclass(frozen=True)
@@ -176,14 +177,45 @@ def predict_proba(model: nn.Module, x: Tensor, *, batch_size: int = 256) -> np.n
     return _in_eval(model, x, "proba", batch_size)
 
 
+def fit_probe(encoder: DilatedConvEncoder, train_ds: WindowDataset, *, seed: int = 0) -> Pipeline:
+    """Logistic regression on frozen, standardised representations :func:`embed` of ``train_ds``."""
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    return clf.fit(embed(encoder, train_ds.x), train_ds.label.numpy())
+
+
 def linear_probe(
     encoder: DilatedConvEncoder, train_ds: WindowDataset, test_ds: WindowDataset, *, seed: int = 0
 ) -> dict[str, float]:
-    """Logistic regression on frozen, standardised representations; test metrics (:func:`report`)."""
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    clf.fit(embed(encoder, train_ds.x), train_ds.label.numpy())
-    prob = clf.predict_proba(embed(encoder, test_ds.x))
+    """:func:`fit_probe` on ``train_ds``; its test metrics (:func:`report`)."""
+    prob = fit_probe(encoder, train_ds, seed=seed).predict_proba(embed(encoder, test_ds.x))
     return report(test_ds.label.numpy(), prob, test_ds.patient.numpy())
+
+
+@torch.no_grad()
+def init_head_from_probe(head: nn.Linear, probe: Pipeline) -> None:
+    r"""Set ``head`` (``[K, D]`` logits) to the fitted probe's function of the same representations.
+
+    The scaler is folded in: :math:`w' = w / \sigma`, :math:`b' = b - \sum_d w_d \mu_d / \sigma_d`.
+    A binary probe has one logit :math:`s`; the head gets :math:`(-s/2, s/2)`, whose softmax is
+    :math:`(1 - \sigma(s), \sigma(s))`, the probe's probabilities. This is LP-FT's start
+    (Kumar et al., ICLR 2022): fine-tuning begins from a fitted head instead of a random one.
+
+    Raises:
+        ValueError: when the probe did not see exactly the classes ``0 .. K-1`` or ``D`` differs.
+    """
+    scaler, logreg = probe[0], probe[-1]
+    k, d = head.weight.shape
+    if not np.array_equal(logreg.classes_, np.arange(k)) or logreg.coef_.shape[1] != d:
+        raise ValueError(
+            f"init_head_from_probe: the probe must be fitted on classes 0..{k - 1} and {d} features; "
+            f"got classes {logreg.classes_.tolist()} and {logreg.coef_.shape[1]} features."
+        )
+    weight = logreg.coef_ / scaler.scale_  # (K or 1, D)
+    bias = logreg.intercept_ - (weight * scaler.mean_).sum(1)  # (K or 1,)
+    if k == 2:
+        weight, bias = np.concatenate([-weight, weight]) / 2, np.concatenate([-bias, bias]) / 2
+    head.weight.copy_(torch.as_tensor(weight, dtype=head.weight.dtype))
+    head.bias.copy_(torch.as_tensor(bias, dtype=head.bias.dtype))
 
 
 def evaluate_encoder(
@@ -194,15 +226,21 @@ def evaluate_encoder(
     fractions: Sequence[float] = (1.0, 0.1, 0.01),
     protocols: Sequence[Protocol] = ("linear", "finetune"),
     finetune_config: TrainConfig | None = None,
+    encoder_lr: float | None = None,
+    head_init: HeadInit = "random",
     seed: int = 0,
 ) -> dict[str, float]:
     """Linear probe and/or fine-tuning with each fraction of the training labels; test metrics.
 
     Keys are ``<protocol>_<percent>_<sample|patient>_<metric>``, e.g. ``linear_10_patient_auroc``.
     Fine-tuning starts from a copy of ``encoder`` (it is not modified) and selects its best step on
-    the validation patients. Pass an untrained encoder with ``protocols=("finetune",)`` for the
-    supervised-from-scratch baseline.
+    the validation patients; ``encoder_lr`` is the encoder's fine-tuning rate (None: the config's
+    ``lr``, see :func:`finetune`); ``head_init="probe"`` starts fine-tuning from the linear probe
+    fitted on the same labelled samples (:func:`init_head_from_probe`, LP-FT). Pass an untrained
+    encoder with ``protocols=("finetune",)`` for the supervised-from-scratch baseline.
     """
+    if head_init not in ("random", "probe"):
+        raise ValueError(f"evaluate_encoder: head_init must be 'random' or 'probe'; got {head_init!r}.")
     unknown = sorted(set(protocols) - {"linear", "finetune"})
     if unknown:
         raise ValueError(f"evaluate_encoder: unknown protocols {unknown}; use 'linear' and/or 'finetune'.")
@@ -216,12 +254,16 @@ def evaluate_encoder(
     for fraction in fractions:
         pct = f"{100 * fraction:g}"
         train = ds.subset(label_fraction(split.train, ds.label, fraction, seed=seed))
-        if "linear" in protocols:
-            out |= {f"linear_{pct}_{k}": v for k, v in linear_probe(encoder, train, test, seed=seed).items()}
+        probe = fit_probe(encoder, train, seed=seed) if "linear" in protocols or head_init == "probe" else None
+        if probe is not None and "linear" in protocols:
+            prob = probe.predict_proba(embed(encoder, test.x))
+            out |= {f"linear_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
         if "finetune" in protocols:
             seed_everything(seed)  # the head's initialisation
             model = Classifier(copy.deepcopy(encoder), n_classes)
-            finetune(model, train, val, replace(cfg, seed=seed), batch_size=64)
+            if probe is not None and head_init == "probe":
+                init_head_from_probe(model.head, probe)
+            finetune(model, train, val, replace(cfg, seed=seed), batch_size=64, encoder_lr=encoder_lr)
             prob = predict_proba(model, test.x)
             out |= {f"finetune_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
     return out

@@ -118,18 +118,26 @@ def finetune(
     train: TrainConfig | None = None,
     *,
     batch_size: int = 64,
+    encoder_lr: float | None = None,
 ) -> Classifier:
     """Train ``model`` (encoder and head) with cross-entropy on the labelled samples of ``train_ds``.
 
-    With ``val_ds`` the validation AUROC is computed every ``train.eval_every`` steps and the best
-    weights are restored at the end (no test data is touched). From a random encoder this is the
-    supervised baseline.
+    AdamW with ``train.lr`` for the head and ``encoder_lr`` for the encoder (None: ``train.lr``
+    too); a smaller encoder rate keeps a pretrained encoder close to its representation when
+    labels are few. With ``val_ds`` the validation AUROC is computed every ``train.eval_every``
+    steps and the best weights are restored at the end (no test data is touched). From a random
+    encoder this is the supervised baseline.
+
+    Raises:
+        ValueError: on unlabelled samples or ``encoder_lr <= 0``.
     """
     from .evaluate import predict_proba, sample_metrics
 
     train = train or TrainConfig()
     if not train_ds.has_labels:
         raise ValueError("finetune: every training sample needs a label (>= 0); filter unlabelled ones first.")
+    if encoder_lr is not None and not encoder_lr > 0:
+        raise ValueError(f"finetune: encoder_lr must be > 0 or None; got {encoder_lr}.")
     n = len(train_ds)
 
     def batches(epoch: int) -> list[dict[str, Tensor]]:
@@ -149,7 +157,14 @@ def finetune(
             if train.eval_every is None:
                 train = replace(train, eval_every=max(1, train.max_steps // 5))
             train = replace(train, monitor="auroc", mode="max", run_dir=train.run_dir or tmp, resume=False)
-        trainer = Trainer(model, step, batches, train, evaluate=evaluate)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": model.encoder.parameters(), "lr": train.lr if encoder_lr is None else encoder_lr},
+                {"params": model.head.parameters(), "lr": train.lr},
+            ],
+            weight_decay=train.weight_decay,
+        )
+        trainer = Trainer(model, step, batches, train, optimizer=optimizer, evaluate=evaluate)
         trainer.fit()
         if val_ds is not None:
             trainer.load_best()

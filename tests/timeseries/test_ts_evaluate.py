@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -12,13 +13,17 @@ from contrastkit.core import TrainConfig
 from contrastkit.timeseries.data import make_windows, synthetic_recordings
 from contrastkit.timeseries.evaluate import (
     classification_metrics,
+    embed,
     evaluate_encoder,
+    fit_probe,
+    init_head_from_probe,
     label_fraction,
     patient_metrics,
     patient_split,
+    predict_proba,
     split_and_normalize,
 )
-from contrastkit.timeseries.models import DilatedConvEncoder
+from contrastkit.timeseries.models import Classifier, DilatedConvEncoder
 
 
 def reference_auroc(y: np.ndarray, score: np.ndarray) -> float:
@@ -108,3 +113,30 @@ def test_evaluate_encoder_reports_every_protocol_fraction_and_level() -> None:
     assert all(torch.equal(a, b) for a, b in zip(before, enc.parameters(), strict=True))  # fine-tuning copies
     with pytest.raises(ValueError, match="protocols"):
         evaluate_encoder(enc, ds, split, protocols=("knn",))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_head_from_probe_reproduces_the_probe_probabilities(n_classes: int) -> None:
+    ds = make_windows(synthetic_recordings(6, 3, n_channels=2, length=64), window=32, stride=16)
+    ds = dataclasses.replace(ds, label=ds.patient % n_classes)
+    enc = DilatedConvEncoder(2, out_dim=8, hidden=8, depth=1)
+    probe = fit_probe(enc, ds, seed=0)
+    model = Classifier(enc, n_classes)
+    init_head_from_probe(model.head, probe)
+    expected = probe.predict_proba(embed(enc, ds.x))
+    np.testing.assert_allclose(predict_proba(model, ds.x), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="classes 0..3"):
+        init_head_from_probe(Classifier(enc, 4).head, probe)
+
+
+def test_evaluate_encoder_probe_head_init_changes_only_fine_tuning() -> None:
+    ds = make_windows(synthetic_recordings(10, 3, n_channels=2, length=64), window=32, stride=16)
+    ds, split = split_and_normalize(ds, seed=0)
+    enc = DilatedConvEncoder(2, out_dim=8, hidden=8, depth=1)
+    cfg = TrainConfig(max_steps=2, progress=False)
+    random_head = evaluate_encoder(enc, ds, split, fractions=(1.0,), finetune_config=cfg, seed=0)
+    probe_head = evaluate_encoder(enc, ds, split, fractions=(1.0,), finetune_config=cfg, head_init="probe", seed=0)
+    assert all(probe_head[k] == v for k, v in random_head.items() if k.startswith("linear"))
+    assert any(probe_head[k] != v for k, v in random_head.items() if k.startswith("finetune"))
+    with pytest.raises(ValueError, match="head_init"):
+        evaluate_encoder(enc, ds, split, head_init="zeros")  # type: ignore[arg-type]

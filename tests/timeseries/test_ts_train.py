@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from contrastkit.core import TrainConfig
@@ -70,3 +71,25 @@ def test_encoder_state_round_trip() -> None:
     x = torch.randn(3, 2, 20)
     torch.testing.assert_close(copy(x), enc(x))
     assert repr(copy) == repr(enc)
+
+
+@pytest.mark.parametrize("encoder_lr", [None, 1e-5])
+def test_finetune_encoder_lr_sets_the_encoder_step_and_the_head_keeps_lr(encoder_lr) -> None:
+    # AdamW's first step moves every parameter with a non-zero gradient by lr * g / (|g| + eps),
+    # i.e. by its group's learning rate (weight decay 0): the largest change per part is that rate.
+    ds, split = tiny_data()
+    torch.manual_seed(0)
+    model = Classifier(TINY.build(2), 2)
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    lr = 1e-2
+    finetune(model, ds.subset(split.train), None, TrainConfig(max_steps=1, lr=lr, progress=False), encoder_lr=encoder_lr)
+    moved = {part: max((v - before[k]).abs().max().item() for k, v in model.state_dict().items() if k.startswith(part))
+             for part in ("encoder.", "head.")}
+    assert moved["head."] == pytest.approx(lr, rel=1e-2)  # float32 weights: differences to ~1e-7
+    assert moved["encoder."] == pytest.approx(lr if encoder_lr is None else encoder_lr, rel=1e-2)
+
+
+def test_finetune_rejects_a_non_positive_encoder_lr() -> None:
+    ds, split = tiny_data()
+    with pytest.raises(ValueError, match="encoder_lr"):
+        finetune(Classifier(TINY.build(2), 2), ds.subset(split.train), encoder_lr=0.0)
