@@ -5,6 +5,9 @@ schedule and budget; "sac" sets ``curl_weight=0`` (no contrastive loss, no key-e
 
 Full protocol (the defaults): 20k environment steps x 3 seeds x 2 agents, 100 -> 84 crops.
     .venv/bin/python -m benchmarks.rl
+Two processes (one per agent, so both see the same machine load), then the summary:
+    .venv/bin/python -m benchmarks.rl --agents sac &  .venv/bin/python -m benchmarks.rl --agents curl-sac
+    .venv/bin/python -m benchmarks.rl --summarize-only
 Reduced scale, e.g.:
     .venv/bin/python -m benchmarks.rl --steps 4000 --seeds 0 1 --image-size 40 --crop-size 32 \
         --batch-size 64 --net-arch 256 256 --learning-starts 250
@@ -30,6 +33,14 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000, help="environment steps per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--agents",
+        nargs="+",
+        choices=AGENTS,
+        default=list(AGENTS),
+        help="train only these agents and write no results (to split the runs over processes; "
+        "then summarise with --summarize-only)",
+    )
     parser.add_argument("--image-size", type=int, default=100)
     parser.add_argument("--crop-size", type=int, default=84)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -85,7 +96,7 @@ def main() -> None:
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in AGENTS}
     curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in AGENTS}
     for seed in args.seeds:  # interleave agents so machine-load drift hits both alike
-        for name in AGENTS:
+        for name in args.agents:
             config = dataclasses.replace(base, algo=name, seed=seed)
             run_dir = args.run_dir / f"{name}_seed{seed}"
             finished = run_dir / "metrics.json"
@@ -104,6 +115,9 @@ def main() -> None:
             runs[name].append(metrics)
             curves[name].append(episode_returns(run_dir, config.action_repeat))
 
+    if set(args.agents) != set(AGENTS):
+        print(f"benchmarks.rl: trained {args.agents} only; summarise with --summarize-only.")
+        return
     if any(not runs[name] for name in AGENTS):
         raise SystemExit(f"benchmarks.rl: no finished runs for some agent under {args.run_dir}.")
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -117,10 +117,11 @@ class CurlSAC(SAC):
     Defaults follow CURL's DMControl settings (arXiv:2004.04136, Table 4) where SB3 has the knob:
     lr 1e-3, batch 128, critic ``tau`` 0.01, ``encoder_tau`` 0.05, target and actor updates every 2
     steps, initial entropy coefficient 0.1, 1024-unit heads, 50-d features, 4 x 32 convolutions,
-    84-pixel crops. Deviations: one optimizer for encoder + critic + ``W`` (see the module docstring);
-    the entropy coefficient uses SB3's Adam at ``learning_rate`` (CURL: 1e-4, betas (0.5, 0.999));
-    SB3's log-std bounds [-20, 2] (CURL: [-10, 2]); the actor reads the whole shared encoder
-    (convolutions + linear + LayerNorm, detached), where CURL's reference shares only the
+    84-pixel crops, entropy coefficient learned by Adam at 1e-4 with betas (0.5, 0.999), CURL's
+    weight initialisation of the encoder (:class:`PixelEncoder`). Deviations: one optimizer for
+    encoder + critic + ``W`` (see the module docstring); SB3's log-std bounds [-20, 2] (CURL:
+    [-10, 2]) and default init of the heads (CURL: orthogonal); the actor reads the whole shared
+    encoder (convolutions + linear + LayerNorm, detached), where CURL's reference shares only the
     convolutions and trains a separate linear + LayerNorm with the actor loss.
 
     Args:
@@ -135,6 +136,8 @@ class CurlSAC(SAC):
         actor_update_interval: gradient steps between actor / entropy updates.
         curl_weight: weight of the contrastive loss (0 disables it: pixel SAC).
         w_init: initialisation of the bilinear ``W``.
+        ent_coef_lr, ent_coef_beta: Adam learning rate and first-moment decay of the entropy
+            coefficient (with ``ent_coef="auto..."``); not affected by ``learning_rate``'s schedule.
         Other arguments: as in :class:`stable_baselines3.SAC`. Memory: the replay buffer keeps
             observation and next observation as uint8, ``2 * C * H * W`` bytes per transition
             (180 KB for 3 stacked 100 x 100 frames: CURL's 100k buffer needs 18 GB; size it to the run).
@@ -175,6 +178,8 @@ class CurlSAC(SAC):
         actor_update_interval: int = 2,
         curl_weight: float = 1.0,
         w_init: WInit = "uniform",
+        ent_coef_lr: float = 1e-4,
+        ent_coef_beta: float = 0.5,
         policy_kwargs: dict[str, Any] | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -184,6 +189,11 @@ class CurlSAC(SAC):
         _init_setup_model: bool = True,
     ) -> None:
         where = type(self).__name__
+        if not (ent_coef_lr > 0 and 0 <= ent_coef_beta < 1):
+            raise ValueError(
+                f"{where}: ent_coef_lr must be > 0 and ent_coef_beta in [0, 1); "
+                f"got {ent_coef_lr} and {ent_coef_beta}."
+            )
         _check_schedule(
             where,
             batch_size,
@@ -230,11 +240,16 @@ class CurlSAC(SAC):
         self.features_dim, self.encoder_tau, self.w_init = features_dim, encoder_tau, w_init
         self.key_update_interval, self.actor_update_interval = key_update_interval, actor_update_interval
         self.curl_weight = curl_weight
+        self.ent_coef_lr, self.ent_coef_beta = ent_coef_lr, ent_coef_beta
         if _init_setup_model:
             self._setup_model()
 
     def _setup_model(self) -> None:
         super()._setup_model()
+        if self.log_ent_coef is not None:  # learned entropy coefficient: CURL's own Adam settings
+            self.ent_coef_optimizer = torch.optim.Adam(
+                [self.log_ent_coef], lr=self.ent_coef_lr, betas=(self.ent_coef_beta, 0.999)
+            )
         encoder = self.critic.features_extractor  # shared with the actor (share_features_extractor=True)
         self.curl = CurlAuxiliary(
             encoder,
@@ -275,10 +290,7 @@ class CurlSAC(SAC):
 
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
         self.policy.set_training_mode(True)
-        optimizers = [self.actor.optimizer, self.critic.optimizer]
-        if self.ent_coef_optimizer is not None:
-            optimizers.append(self.ent_coef_optimizer)
-        self._update_learning_rate(optimizers)
+        self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])  # not ent_coef's
         encoder = self.critic.features_extractor
         logs: dict[str, list[float]] = defaultdict(list)
 

@@ -1,7 +1,8 @@
 """Pixel environments: gymnasium control tasks observed through rendered, stacked frames.
 
 The built-in tasks need no download: classic-control environments are drawn with pygame
-(headless through ``SDL_VIDEODRIVER=dummy``, set here if unset) and resized with OpenCV.
+(headless through ``SDL_VIDEODRIVER=dummy``, set here if unset) and resized with OpenCV; Atari
+games come from ``ale-py``, whose wheel ships the ROMs (optional: ``pip install ale-py``).
 
 Wrapper chain (gymnasium's own wrappers where they fit)::
 
@@ -11,6 +12,10 @@ Wrapper chain (gymnasium's own wrappers where they fit)::
     -> ResizeObservation((size, size))          # (size, size, 3)
     -> FrameStackObservation(frames)            # (frames, size, size, 3)
     -> StackedChannels()                        # (frames * 3, size, size): channel-first, what SB3 expects
+
+Atari: ``gym.make("ALE/<Game>-v5", obs_type="rgb", frameskip=1)`` observes (210, 160, 3) frames
+itself, so ``AddRenderObservation`` is left out; ``ActionRepeat`` does the frame skipping and the
+ALE's sticky actions (probability 0.25, the v5 default) stay on.
 """
 
 from __future__ import annotations
@@ -23,9 +28,26 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.wrappers import AddRenderObservation, FrameStackObservation, ResizeObservation
 
-PixelTask = Literal["pixel-pendulum", "pixel-cartpole"]
+PixelTask = Literal["pixel-pendulum", "pixel-cartpole", "atari-pong", "atari-breakout"]
 PIXEL_TASKS: tuple[str, ...] = get_args(PixelTask)
-_GYM_IDS: dict[str, str] = {"pixel-pendulum": "Pendulum-v1", "pixel-cartpole": "CartPole-v1"}
+_GYM_IDS: dict[str, str] = {
+    "pixel-pendulum": "Pendulum-v1",
+    "pixel-cartpole": "CartPole-v1",
+    "atari-pong": "ALE/Pong-v5",
+    "atari-breakout": "ALE/Breakout-v5",
+}
+
+
+def _make_atari(gym_id: str) -> gym.Env:
+    """An ALE game observed as RGB frames, without the ALE's own frame skipping."""
+    try:
+        import ale_py
+    except ImportError as err:
+        raise ImportError(
+            f"make_pixel_env: {gym_id} needs ale-py (its wheel ships the ROMs): pip install ale-py"
+        ) from err
+    gym.register_envs(ale_py)
+    return gym.make(gym_id, obs_type="rgb", frameskip=1)
 
 
 class ActionRepeat(gym.Wrapper):
@@ -90,8 +112,9 @@ def make_pixel_env(
     """Build a built-in pixel task.
 
     Args:
-        task: ``"pixel-pendulum"`` (continuous, ``Pendulum-v1``) or ``"pixel-cartpole"``
-            (discrete, ``CartPole-v1``).
+        task: ``"pixel-pendulum"`` (continuous, ``Pendulum-v1``), ``"pixel-cartpole"``
+            (discrete, ``CartPole-v1``), ``"atari-pong"`` or ``"atari-breakout"`` (discrete,
+            ``ALE/Pong-v5`` / ``ALE/Breakout-v5``; Atari's usual action repeat is 4).
         image_size: side of the square rendered frame before cropping (CURL: 100, cropped to 84).
         frame_stack: number of consecutive frames per observation (CURL: 3).
         action_repeat: environment steps per agent step (default 1).
@@ -102,6 +125,7 @@ def make_pixel_env(
 
     Raises:
         ValueError: on an unknown task or a non-positive size, stack or repeat.
+        ImportError: for an Atari task without ``ale-py``.
     """
     if task not in _GYM_IDS:
         raise ValueError(f"make_pixel_env: task must be one of {PIXEL_TASKS}; got {task!r}.")
@@ -109,10 +133,12 @@ def make_pixel_env(
     _check_int("frame_stack", frame_stack, 1)
     _check_int("action_repeat", action_repeat, 1)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    env: gym.Env = gym.make(_GYM_IDS[task], render_mode="rgb_array")
+    atari = task.startswith("atari-")
+    env: gym.Env = _make_atari(_GYM_IDS[task]) if atari else gym.make(_GYM_IDS[task], render_mode="rgb_array")
     if action_repeat > 1:
         env = ActionRepeat(env, action_repeat)
-    env = AddRenderObservation(env, render_only=True)
+    if not atari:
+        env = AddRenderObservation(env, render_only=True)
     env = ResizeObservation(env, (image_size, image_size))
     env = FrameStackObservation(env, frame_stack)
     env = StackedChannels(env)

@@ -6,6 +6,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import Tensor, nn
 
@@ -47,11 +48,30 @@ def check_pixel_space(space: gym.Space[Any], crop_size: int, where: str) -> tupl
     return channels, height, width
 
 
+def _curl_init(module: nn.Module) -> None:
+    """CURL's ``weight_init``: orthogonal linear layers, delta-orthogonal convolutions, zero biases."""
+    if isinstance(module, nn.Linear):
+        nn.init.orthogonal_(module.weight)
+        nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Conv2d):
+        nn.init.zeros_(module.weight)
+        nn.init.zeros_(module.bias)
+        mid = module.kernel_size[0] // 2
+        with torch.no_grad():
+            nn.init.orthogonal_(module.weight[:, :, mid, mid], nn.init.calculate_gain("relu"))
+
+
 class PixelEncoder(BaseFeaturesExtractor):
     r"""CURL's pixel encoder: center crop, conv stack, linear layer, LayerNorm.
 
     ``x / 255 -> Conv(3x3, stride 2) -> ReLU -> [Conv(3x3, stride 1) -> ReLU] x (num_layers - 1)
     -> flatten -> Linear -> LayerNorm``, as in CURL's reference (``output_logits=True``: no tanh).
+
+    Initialisation, as CURL's ``weight_init``: each convolution is delta-orthogonal (only the centre
+    tap is non-zero, an orthogonal ``[out, in]`` matrix with ReLU gain :math:`\sqrt 2`), the linear
+    layer orthogonal, all biases zero. With PyTorch's default init the activations shrink layer by
+    layer, LayerNorm divides by their tiny spread and the first updates can push every ReLU of a
+    layer negative for all inputs: a dead encoder whose features are the same for every frame.
 
     It takes raw pixel values (uint8, or floats in [0, 255]: use it with SB3's
     ``normalize_images=False``) and center-crops any frame larger than ``crop_size``, so the policy
@@ -103,6 +123,7 @@ class PixelEncoder(BaseFeaturesExtractor):
         self.head = nn.Sequential(
             nn.Linear(num_filters * side * side, features_dim), nn.LayerNorm(features_dim)
         )
+        self.apply(_curl_init)
 
     def forward(self, observations: Tensor) -> Tensor:
         x = center_crop(observations, self.crop_size).float() / 255.0  # (B, C, crop, crop)

@@ -43,6 +43,7 @@ def _changed(before: list[torch.Tensor], module: torch.nn.Module) -> bool:
 def test_curl_sac_learns_saves_and_loads_like_sac(tmp_path: Path) -> None:
     model = _sac().learn(40)
     assert model.num_timesteps == 40 and model._n_updates > 0
+    assert model.replay_buffer.observations.dtype == np.uint8  # type: ignore[union-attr]
     obs = model.env.reset()  # type: ignore[union-attr]
     action, _ = model.predict(obs, deterministic=True)
     model.save(tmp_path / "curl_sac.zip")
@@ -140,3 +141,25 @@ def test_curl_accuracy_is_one_when_views_match_and_chance_level_for_identical_ob
     distinct = torch.randint(0, 256, (8, 6, 16, 16), dtype=torch.uint8)
     assert curl_accuracy(model, distinct) == 1.0
     assert curl_accuracy(model, distinct[:1].expand(8, -1, -1, -1)) == pytest.approx(1 / 8)
+
+
+def test_entropy_coefficient_has_its_own_adam_outside_the_learning_rate_schedule() -> None:
+    model = _sac(learning_rate=lambda _: 5e-4, ent_coef_lr=2e-4, ent_coef_beta=0.5)
+    model.learn(8)
+    model.train(gradient_steps=2, batch_size=8)
+    (group,) = model.ent_coef_optimizer.param_groups  # type: ignore[union-attr]
+    assert group["params"] == [model.log_ent_coef]
+    assert group["lr"] == 2e-4 and group["betas"] == (0.5, 0.999)
+    assert model.critic.optimizer.param_groups[0]["lr"] == 5e-4
+    with pytest.raises(ValueError, match="ent_coef_beta"):
+        _sac(ent_coef_beta=1.0)
+
+
+def test_curl_dqn_trains_on_atari_frames() -> None:
+    pytest.importorskip("ale_py")
+    env = make_pixel_env("atari-pong", image_size=16, frame_stack=2, action_repeat=4, seed=0)
+    model = CurlDQN("CnnPolicy", env, train_freq=1, policy_kwargs={"net_arch": [16]}, **TINY)
+    w = model.curl.similarity.W.detach().clone()
+    model.learn(20)
+    assert model._n_updates > 0 and not torch.equal(w, model.curl.similarity.W)
+    assert model.replay_buffer.observations.dtype == np.uint8  # type: ignore[union-attr]

@@ -11,8 +11,10 @@ import pytest
 from contrastkit.rl.data import ActionRepeat, StackedChannels, make_pixel_env
 
 
-@pytest.mark.parametrize("task", ["pixel-pendulum", "pixel-cartpole"])
+@pytest.mark.parametrize("task", ["pixel-pendulum", "pixel-cartpole", "atari-pong"])
 def test_pixel_tasks_give_stacked_channel_first_uint8_frames(task: str) -> None:
+    if task.startswith("atari-"):
+        pytest.importorskip("ale_py")
     env = make_pixel_env(task, image_size=24, frame_stack=2, seed=0)  # type: ignore[arg-type]
     obs, _ = env.reset(seed=0)
     assert env.observation_space.shape == (6, 24, 24) and env.observation_space.dtype == np.uint8

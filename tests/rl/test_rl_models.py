@@ -46,3 +46,31 @@ def test_non_image_spaces_and_oversized_crops_are_rejected() -> None:
         PixelEncoder(SPACE, crop_size=3, num_layers=2)
     with pytest.raises(ValueError, match="num_filters"):
         PixelEncoder(SPACE, crop_size=16, num_filters=0)
+
+
+def test_encoder_starts_from_curls_delta_orthogonal_init() -> None:
+    encoder = PixelEncoder(SPACE, features_dim=10, crop_size=16, num_layers=2, num_filters=4)
+    convs = [m for m in encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    linear = encoder.head[0]
+    for conv in convs:
+        centre = conv.weight[:, :, 1, 1].detach().double()  # [out, in]
+        off_centre = conv.weight.detach().clone()
+        off_centre[:, :, 1, 1] = 0
+        assert torch.count_nonzero(off_centre) == 0 and torch.count_nonzero(conv.bias) == 0
+        # Orthogonal with ReLU gain sqrt(2): the rows (out <= in) or columns (out > in) have norm^2 2.
+        gram = centre @ centre.T if centre.shape[0] <= centre.shape[1] else centre.T @ centre
+        torch.testing.assert_close(
+            gram, 2.0 * torch.eye(gram.shape[0], dtype=torch.float64), atol=1e-6, rtol=0
+        )  # float32 weights
+    weight = linear.weight.detach().double()  # [10, in], in > 10: orthonormal rows
+    torch.testing.assert_close(weight @ weight.T, torch.eye(10, dtype=torch.float64), atol=1e-6, rtol=0)
+    assert torch.count_nonzero(linear.bias) == 0
+
+
+def test_encoder_features_differ_across_frames_at_init() -> None:
+    # The failure this init prevents: every ReLU of a layer dead, the same features for all frames.
+    space = gym.spaces.Box(0, 255, (9, 40, 40), np.uint8)
+    torch.manual_seed(0)
+    encoder = PixelEncoder(space, crop_size=32)
+    out = encoder(torch.randint(0, 256, (8, 9, 40, 40), dtype=torch.uint8))
+    assert out.std(0).min() > 0.1
