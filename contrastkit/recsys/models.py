@@ -105,11 +105,24 @@ class SASRec(nn.Module):
 
 
 class Augmenter(nn.Module):
-    """MCLRec's learnable augmenter: a two-layer MLP on sequence representations ``[B, D] -> [B, D]``."""
+    r"""MCLRec's learnable augmenter: a residual two-layer MLP on sequence representations.
+
+    .. math:: g(z) = z + W_2\,\mathrm{ReLU}(W_1 z + b_1) + b_2
+
+    :math:`W_2, b_2` start at zero, so a new augmenter is the identity: it returns the CL4SRec
+    view unchanged and the meta step learns the perturbation. A plain MLP with the default
+    initialisation instead starts as a random projection to about a quarter of the
+    representation's norm, and with dot-product InfoNCE the encoder is then pulled towards that
+    random map for the many steps the meta optimizer needs to make it informative.
+
+    Shapes: ``[B, D] -> [B, D]``.
+    """
 
     def __init__(self, hidden: int) -> None:
         super().__init__()
         self.net = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        nn.init.zeros_(self.net[2].weight)
+        nn.init.zeros_(self.net[2].bias)
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+        return z + self.net(z)

@@ -386,7 +386,7 @@ class MCLRec(CL4SRec):
     r"""MCLRec: CL4SRec's views plus two learnable augmenters, trained in a meta step that alternates with the encoder.
 
     With views :math:`z_1, z_2` (CL4SRec augmentations) and augmented views :math:`a_1 = g_1(z_1)`,
-    :math:`a_2 = g_2(z_2)` (MLPs, :class:`Augmenter`):
+    :math:`a_2 = g_2(z_2)` (residual MLPs that start as the identity, :class:`Augmenter`):
 
     .. math:: M = \mathrm{NCE}(z_1, a_2) + \mathrm{NCE}(z_2, a_1) + \mathrm{NCE}(a_1, a_2)
         + \rho\,[R(z_1, a_2) + R(z_2, a_1) + R(a_1, a_2)]
@@ -397,6 +397,16 @@ class MCLRec(CL4SRec):
     :math:`M` with the encoder fixed (its outputs detached), then returns :math:`\mathcal{L}_{enc}`
     for the encoder step, with the updated augmenters fixed. :math:`R` is :func:`margin_regulariser`.
     This is the first-order alternation of the authors' code (encoder step, augmenter step).
+    The next-item loss is always computed on the clean sequences; augmentations only enter the
+    contrastive terms.
+
+    Unlike the authors' plain MLPs, the augmenters start as the identity, so :math:`M` begins as
+    three copies of CL4SRec's pair loss and the meta step learns perturbations at the
+    representation's scale. Plain randomly initialised MLPs map a representation of norm
+    :math:`\sqrt{D}` to a random direction of about a quarter of that norm; with dot-product
+    InfoNCE the encoder term :math:`\beta M` then pulled the encoder towards those random maps
+    for as long as the (slow) meta steps left them uninformative (on ml-latest-small, test
+    NDCG@10 0.0046 against SASRec-CE's 0.0160 after 8 epochs).
 
     The augmenters' optimizer state is part of ``state_dict()`` (``get_extra_state``), so a
     :class:`~contrastkit.core.Trainer` checkpoint resumes it exactly. Give the Trainer an optimizer

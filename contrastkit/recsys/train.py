@@ -38,6 +38,8 @@ class RecsysConfig:
     """Next-item loss: full softmax ``"ce"``, ``"bpr"`` or ``"sampled_softmax"``."""
     weight: float = 0.1
     """Weight of the contrastive term (ignored by ``"sasrec"``)."""
+    temperature: float = 1.0
+    """Temperature of the contrastive InfoNCE terms (dot-product similarity; ignored by ``"sasrec"``)."""
     mask_same_target: bool = True
     """DuoRec: drop same-target sequences from the negatives (the reference code keeps them)."""
     max_len: int = 50
@@ -73,20 +75,22 @@ class RecsysConfig:
         for name in ("max_len", "hidden", "n_layers", "n_heads", "epochs", "eval_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"RecsysConfig: {name} must be >= 1; got {getattr(self, name)}.")
+        if self.temperature <= 0:
+            raise ValueError(f"RecsysConfig: temperature must be > 0; got {self.temperature}.")
         if self.batch_size < 2:
             raise ValueError(f"RecsysConfig: batch_size must be >= 2 (in-batch negatives); got {self.batch_size}.")
 
 
 def build_objective(config: RecsysConfig) -> SequentialObjective:
-    """The objective module named by ``config.model`` with the config's next-item loss and weight."""
-    common: dict[str, Any] = {"loss": config.loss}
+    """The objective module named by ``config.model`` with the config's next-item loss, weight and temperature."""
     if config.model == "sasrec":
-        return SequentialObjective(**common)
+        return SequentialObjective(loss=config.loss)
+    common: dict[str, Any] = {"loss": config.loss, "weight": config.weight, "temperature": config.temperature}
     if config.model == "cl4srec":
-        return CL4SRec(weight=config.weight, **common)
+        return CL4SRec(**common)
     if config.model == "duorec":
-        return DuoRec(weight=config.weight, mask_same_target=config.mask_same_target, **common)
-    return MCLRec(config.hidden, weight=config.weight, **common)
+        return DuoRec(mask_same_target=config.mask_same_target, **common)
+    return MCLRec(config.hidden, **common)
 
 
 def build_model(config: RecsysConfig, n_items: int) -> SASRec:

@@ -1,6 +1,6 @@
 """Recipe: DuoRec vs SASRec on MovieLens latest-small, then serve recommendations for a new history.
 
-    .venv/bin/python examples/recsys/movielens_duorec.py --data ../shared/data/ml-latest-small --epochs 20
+    .venv/bin/python examples/recsys/movielens_duorec.py --data ../shared/data/ml-latest-small --epochs 12
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from contrastkit.recsys import RecsysConfig, build_sequences, fit, leave_one_out
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/ml-latest-small"))
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -23,8 +23,9 @@ def main() -> None:
     print(f"{data.n_users} users, {data.n_items} items")
     results = {}
     for model in ("sasrec", "duorec"):
+        # the benchmark's protocol: temperature 5 for DuoRec was chosen on validation NDCG@10 (seed 10)
         config = RecsysConfig(model=model, loss="ce", epochs=args.epochs, eval_every=1, seed=args.seed,
-                              batch_size=32, lr=3e-3, windows_per_user=1)
+                              batch_size=32, lr=3e-3, windows_per_user=1, temperature=5.0)
         results[model] = fit(split, config, run_dir=Path("runs/recsys-example") / model, progress=True)
         print(model, {k: round(v, 4) for k, v in results[model].test.items()})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from contrastkit.recsys.models import SASRec
+from contrastkit.recsys.models import Augmenter, SASRec
 
 
 @pytest.fixture
@@ -60,3 +60,27 @@ def test_bad_input_is_rejected(model: SASRec) -> None:
         model.encode(torch.ones(1, 7, dtype=torch.long))
     with pytest.raises(ValueError, match="divisible"):
         SASRec(10, hidden=10, n_heads=3)
+
+
+def reference_augmenter(augmenter: Augmenter, z: torch.Tensor) -> list[list[float]]:
+    """g(z) = z + W2 ReLU(W1 z + b1) + b2, one row and one unit at a time, in float64."""
+    w1, b1 = augmenter.net[0].weight.double().tolist(), augmenter.net[0].bias.double().tolist()
+    w2, b2 = augmenter.net[2].weight.double().tolist(), augmenter.net[2].bias.double().tolist()
+    out = []
+    for row in z.double().tolist():
+        inner = [max(0.0, sum(w * x for w, x in zip(ws, row, strict=True)) + b) for ws, b in zip(w1, b1, strict=True)]
+        out.append([x + sum(w * h for w, h in zip(ws, inner, strict=True)) + b for x, ws, b in zip(row, w2, b2, strict=True)])
+    return out
+
+
+def test_augmenter_starts_as_the_identity_and_learns_a_residual() -> None:
+    torch.manual_seed(0)
+    augmenter = Augmenter(8)
+    z = 8 * torch.randn(5, 8)  # SASRec representations have norm ~ sqrt(D) after the final LayerNorm
+    assert torch.equal(augmenter(z), z), "a new augmenter returns the CL4SRec view unchanged, at its scale"
+    with torch.no_grad():
+        augmenter.net[2].weight.normal_()
+        augmenter.net[2].bias.normal_()
+    expected = torch.tensor(reference_augmenter(augmenter, z), dtype=torch.float64)
+    assert torch.allclose(augmenter(z).double(), expected, atol=1e-4)
+    assert not torch.allclose(augmenter(z), z)

@@ -271,8 +271,20 @@ def test_mclrec_meta_loss_is_the_sum_over_its_three_pairs() -> None:
     objective = MCLRec(4, reg_weight=0.1)
     z1, z2 = torch.randn(5, 4), torch.randn(5, 4)
     with torch.no_grad():
+        for augmenter in objective.augmenters:  # move them away from the identity they start as
+            augmenter.net[2].weight.normal_()
         a1, a2 = objective.augmenters[0](z1), objective.augmenters[1](z2)
         got = float(objective.meta_loss(z1, z2))
     pairs = ((z1, a2), (z2, a1), (a1, a2))
     expected = sum(reference_two_view(x, y, 1.0, cosine=False) + 0.1 * reference_margin(x, y) for x, y in pairs)
     assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_mclrec_starts_from_three_copies_of_the_cl4srec_pair() -> None:
+    # Identity augmenters: (z1, a2), (z2, a1), (a1, a2) are all the pair (z1, z2), so the encoder's
+    # meta term begins as a re-weighted CL4SRec loss instead of a pull towards random projections.
+    torch.manual_seed(0)
+    objective = MCLRec(4, reg_weight=0.1)
+    z1, z2 = 3 * torch.randn(6, 4), 3 * torch.randn(6, 4)
+    expected = 3 * (reference_two_view(z1, z2, 1.0, cosine=False) + 0.1 * reference_margin(z1, z2))
+    assert float(objective.meta_loss(z1, z2).detach()) == pytest.approx(expected, rel=1e-5)

@@ -60,6 +60,14 @@ def test_config_rejects_unknown_models() -> None:
     assert type(build_objective(RecsysConfig(model="duorec", mask_same_target=False))).__name__ == "DuoRec"
 
 
+@pytest.mark.parametrize("model", ["cl4srec", "duorec", "mclrec"])
+def test_config_weight_and_temperature_reach_the_objective(model: str) -> None:
+    objective = build_objective(RecsysConfig(model=model, weight=0.3, temperature=5.0))
+    assert (objective.weight, objective.temperature) == (0.3, 5.0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        RecsysConfig(model=model, temperature=0.0)
+
+
 def main(argv: list[str]) -> None:
     """``contrastkit <argv>`` with only the recsys subcommand registered (no other domain imported)."""
     parser = argparse.ArgumentParser(prog="contrastkit")
