@@ -67,11 +67,22 @@ def clustering_scores(labels: Tensor | np.ndarray, pred: Tensor | np.ndarray) ->
     }
 
 
-def kmeans_assign(z: Tensor, num_clusters: int, seed: int = 0, n_init: int = 10) -> tuple[Tensor, Tensor]:
-    """k-means on embeddings. ``[N, D] -> (assignments [N] long, centroids [K, D] float32)``."""
+def kmeans_assign(
+    z: Tensor, num_clusters: int, seed: int = 0, n_init: int = 10, *, normalize: bool = False
+) -> tuple[Tensor, Tensor]:
+    r"""k-means on embeddings. ``[N, D] -> (assignments [N] long, centroids [K, D] float32)``.
+
+    ``normalize=True`` clusters the directions :math:`z_i / \|z_i\|` (centroids in that space):
+    the contrastive objectives here score cosine similarities, so an embedding's norm carries no
+    meaning for them and would otherwise weigh in the Euclidean distances. The benchmark clusters
+    every method's embeddings this way.
+    """
     if not 2 <= num_clusters <= z.shape[0]:
         raise ValueError(f"kmeans_assign: need 2 <= num_clusters <= N={z.shape[0]}; got {num_clusters}.")
-    km = KMeans(num_clusters, n_init=n_init, random_state=seed).fit(z.detach().cpu().double().numpy())
+    x = z.detach().cpu().double()
+    if normalize:
+        x = F.normalize(x, dim=1)
+    km = KMeans(num_clusters, n_init=n_init, random_state=seed).fit(x.numpy())
     return torch.as_tensor(km.labels_, dtype=torch.long), torch.as_tensor(km.cluster_centers_, dtype=torch.float32)
 
 

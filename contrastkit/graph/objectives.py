@@ -91,12 +91,16 @@ class GRACE(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------- PamC
-def neighbourhood_weights(edge_index: Tensor, num_nodes: int, hops: int = 1) -> tuple[Tensor, Tensor]:
-    r"""Off-diagonal entries of :math:`\hat A^r`, :math:`\hat A = D^{-1/2}(A + I)D^{-1/2}`, by sparse ops.
+def neighbourhood_weights(
+    edge_index: Tensor, num_nodes: int, hops: int = 1, *, cumulative: bool = False
+) -> tuple[Tensor, Tensor]:
+    r"""Off-diagonal entries of :math:`\hat A^r` (or of :math:`\sum_{t=1}^{r} \hat A^t` when
+    ``cumulative``), :math:`\hat A = D^{-1/2}(A + I)D^{-1/2}`, by sparse ops.
 
     ``hops`` = r. ``r = 1`` is the graph's own edges; each further hop is one sparse product, so the
-    entries grow like ``N * degree^r``. The diagonal (a node with itself) is dropped: a node is not
-    its own positive.
+    entries grow like ``N * degree^r``. ``cumulative=True`` is the reference code's ``--influence``
+    option: every hop up to r contributes, the nearer ones with their own (larger) weights. The
+    diagonal (a node with itself) is dropped: a node is not its own positive.
 
     Shapes: edge_index ``[2, E]`` -> ``(index [2, P], weight [P])``.
     """
@@ -105,12 +109,13 @@ def neighbourhood_weights(edge_index: Tensor, num_nodes: int, hops: int = 1) -> 
     index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
     assert weight is not None  # gcn_norm always returns weights for a plain edge_index
     a_hat = torch.sparse_coo_tensor(index, weight, (num_nodes, num_nodes), check_invariants=True).coalesce()
-    power = a_hat
+    power = total = a_hat
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         for _ in range(hops - 1):
             power = torch.sparse.mm(power, a_hat).coalesce()
-    index, weight = power.indices(), power.values()
+            total = (total + power).coalesce() if cumulative else power
+    index, weight = total.indices(), total.values()
     off = (index[0] != index[1]) & (weight > 0)
     return index[:, off], weight[off]
 
@@ -182,6 +187,8 @@ def pamc_loss(
       an empty cluster gives a zero meta-node whose cosine is NaN; here self pairs are excluded
       and empty clusters dropped. If fewer than two clusters are non-empty under hard assignments,
       the soft assignments are used for that step (the negative term needs two meta-nodes).
+    * with ``--influence`` the code weights the positives by :math:`\sum_{t \le r} \hat A^t`, not
+      :math:`\hat A^r`: ``neighbourhood_weights(..., cumulative=True)``.
 
     Args:
         z: node embeddings ``[N, D]``.

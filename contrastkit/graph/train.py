@@ -47,8 +47,9 @@ class GraphTrainConfig:
     """Message-passing layers of the encoder."""
     activation: Activation | None = None
     """Encoder activation ``"relu"``, ``"prelu"`` or ``"elu"``; None picks the method's own: ReLU for
-    GRACE (its Cora setup), PReLU for DGI and PamC (PamC on Cora: NMI 0.37 with PReLU vs 0.18
-    with ReLU, whose non-negative outputs cannot point meta-nodes apart)."""
+    GRACE (its Cora setup), PReLU for DGI and PamC (ReLU's non-negative outputs cannot point
+    meta-nodes in opposite directions; measured before the cluster-head warm-up: Cora NMI 0.37 with
+    PReLU vs 0.18 with ReLU)."""
     temperature: float = 0.4
     """tau of GRACE and PamC (PamC divides by it unless ``temperature_mode="multiply"``)."""
     proj_channels: int = 128
@@ -63,8 +64,11 @@ class GraphTrainConfig:
     """K: PamC's clusters and the k-means of the other methods (default: the number of classes in y)."""
     hops: int = 1
     """PamC: positives from the r-hop normalised adjacency."""
+    cumulative_hops: bool = False
+    """PamC: positives weighted by :math:`\\sum_{t \\le r} \\hat A^t` instead of :math:`\\hat A^r`
+    (the reference code's ``--influence``)."""
     cluster_weight: float = 0.1
-    """PamC: weight of DEC's KL(P || Q) term after the warm-up."""
+    """PamC: weight of DEC's KL(P || Q) term."""
     assignment: AssignmentMode = "hard"
     """PamC: meta-nodes from ``"hard"`` (argmax, reference code) or ``"soft"`` assignments. Hard is the
     default: on the synthetic graph soft meta-nodes from near-uniform early assignments all sit at
@@ -73,10 +77,14 @@ class GraphTrainConfig:
     """PamC: meta-node as the ``"mean"`` or the ``"sum"`` (reference code) of its members."""
     temperature_mode: TemperatureMode = "divide"
     """PamC: similarity ``/ tau`` (``"divide"``) or ``* tau`` (``"multiply"``, reference code)."""
-    warmup_steps: int = 0
-    """PamC: contrastive-only steps before the centroids are set by k-means and the KL term starts.
-    With hard assignments, random centroids put almost every node in one cluster, so the default 0
-    sets them by k-means on the untrained encoder's embeddings."""
+    warmup_steps: int = 150
+    """PamC: steps during which the head's centroids are re-set by k-means on the current embeddings
+    every ``recluster_every`` steps (they are set once before the first step in any case); after it
+    only the loss moves them. Centroids set once on the untrained encoder fall behind it as it moves:
+    on Cora the hard argmax then put ~2,400 of 2,708 nodes in one cluster within 25 steps, and the
+    meta-node negatives had nothing left to separate (see the README)."""
+    recluster_every: int = 25
+    """PamC: k-means period during the warm-up (each is one full-graph forward and a k-means)."""
     batch_size: int | None = None
     """Seed nodes per mini-batch (:class:`NeighbourSubgraphLoader`); None trains on the whole graph."""
     num_neighbours: int = 10
@@ -93,8 +101,11 @@ class GraphTrainConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"GraphTrainConfig: method must be one of {METHODS}; got {self.method!r}.")
-        if self.steps <= 0 or self.warmup_steps < 0:
-            raise ValueError(f"GraphTrainConfig: steps must be > 0 and warmup_steps >= 0; got {self.steps}, {self.warmup_steps}.")
+        if self.steps <= 0 or self.warmup_steps < 0 or self.recluster_every <= 0:
+            raise ValueError(
+                "GraphTrainConfig: steps and recluster_every must be > 0 and warmup_steps >= 0; got "
+                f"{self.steps}, {self.recluster_every}, {self.warmup_steps}."
+            )
         for name in ("drop_edge", "mask_feature"):
             if len(getattr(self, name)) != 2:
                 raise ValueError(f"GraphTrainConfig: {name} needs one probability per view; got {getattr(self, name)}.")
@@ -107,7 +118,8 @@ class GraphEmbedding:
     embeddings: Tensor
     """``[N, D]`` node embeddings (encoder output, on the CPU)."""
     assignments: Tensor | None
-    """``[N]`` cluster ids: PamC's learnt head (argmax q), k-means for GRACE/DGI; None without K."""
+    """``[N]`` cluster ids: PamC's learnt head (argmax q), k-means on the L2-normalised embeddings for
+    GRACE/DGI; None without K."""
     assignment_source: Literal["cluster_head", "kmeans", "none"]
     """Where ``assignments`` come from."""
     model: nn.Module
@@ -146,9 +158,12 @@ def build_model(config: GraphTrainConfig, in_channels: int, num_clusters: int | 
     return PamCModel(encoder, num_clusters)
 
 
-def with_positives(batch: Data, hops: int) -> Data:
-    """Attach PamC's positive pairs ``pos_index [2, P]`` and weights ``pos_weight [P]`` to ``batch``."""
-    batch.pos_index, batch.pos_weight = neighbourhood_weights(batch.edge_index, batch.num_nodes, hops)
+def with_positives(batch: Data, hops: int, cumulative: bool = False) -> Data:
+    """Attach PamC's positive pairs ``pos_index [2, P]`` and weights ``pos_weight [P]`` to ``batch``
+    (:func:`~.objectives.neighbourhood_weights`)."""
+    batch.pos_index, batch.pos_weight = neighbourhood_weights(
+        batch.edge_index, batch.num_nodes, hops, cumulative=cumulative
+    )
     return batch
 
 
@@ -175,22 +190,18 @@ def make_step(config: GraphTrainConfig) -> Callable[[nn.Module, Data], Tensor]:
 
         return dgi_step
 
-    def pamc_objective(cluster_weight: float) -> PamC:
-        return PamC(
-            config.temperature,
-            temperature_mode=config.temperature_mode,
-            assignment=config.assignment,
-            aggregate=config.aggregate,
-            cluster_weight=cluster_weight,
-        )
-
-    with_kl, without_kl = pamc_objective(config.cluster_weight), pamc_objective(0.0)
+    objective = PamC(
+        config.temperature,
+        temperature_mode=config.temperature_mode,
+        assignment=config.assignment,
+        aggregate=config.aggregate,
+        cluster_weight=config.cluster_weight,
+    )
 
     def pamc_step(model: nn.Module, batch: Data) -> Tensor:
         assert isinstance(model, PamCModel)
         z = model(batch.x, batch.edge_index)
-        loss = with_kl if bool(model.head.initialised) else without_kl
-        return loss(z, model.head(z), batch.pos_index, batch.pos_weight)
+        return objective(z, model.head(z), batch.pos_index, batch.pos_weight)
 
     return pamc_step
 
@@ -211,8 +222,8 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
 
     The graph is validated and cleaned by :func:`~.data.prepare_graph` first (self-loops and
     duplicate edges removed, made undirected). For PamC the clustering head's centroids are set by
-    k-means on the embeddings after ``warmup_steps`` (at once when 0), after which DEC's KL term
-    joins the loss.
+    k-means on the embeddings before the first step and again every ``recluster_every`` steps of the
+    ``warmup_steps``; DEC's KL term and the contrast train them from there on.
 
     Example:
         >>> result = train_graph(synthetic_graph(), GraphTrainConfig(method="pamc", steps=100))
@@ -227,13 +238,13 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
 
     batches: Callable[[int], Iterable[Data]] | list[Data]
     if config.batch_size is None:
-        batches = [with_positives(data, config.hops)] if config.method == "pamc" else [data]
+        batches = [with_positives(data, config.hops, config.cumulative_hops)] if config.method == "pamc" else [data]
     else:
         loader = NeighbourSubgraphLoader(data, config.batch_size, config.num_neighbours, config.seed)
 
         def batches(epoch: int) -> Iterable[Data]:
             for batch in loader(epoch):
-                yield with_positives(batch, config.hops) if config.method == "pamc" else batch
+                yield with_positives(batch, config.hops, config.cumulative_hops) if config.method == "pamc" else batch
 
     def init_centroids(model: nn.Module) -> None:
         assert isinstance(model, PamCModel)
@@ -242,11 +253,11 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
         model.head.init_from(centroids.to(model.head.centroids.device))
 
     def after_step(model: nn.Module, step: int) -> None:
-        if step == config.warmup_steps:
+        if step <= config.warmup_steps and step % config.recluster_every == 0:
             init_centroids(model)
 
     pamc = config.method == "pamc"
-    if pamc and config.warmup_steps == 0:
+    if pamc:
         init_centroids(model.to(device))
     train_config = TrainConfig(
         max_steps=config.steps,
@@ -268,4 +279,5 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
         return GraphEmbedding(z, assignments, "cluster_head", model, trainer.history)
     if k is None:
         return GraphEmbedding(z, None, "none", model, trainer.history)
-    return GraphEmbedding(z, kmeans_assign(z, k, seed=config.seed)[0], "kmeans", model, trainer.history)
+    assignments = kmeans_assign(z, k, seed=config.seed, normalize=True)[0]
+    return GraphEmbedding(z, assignments, "kmeans", model, trainer.history)

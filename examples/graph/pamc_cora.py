@@ -28,7 +28,7 @@ def main() -> None:
     data = load_planetoid(args.root, "Cora")  # copies raw/ to ~/.cache/contrastkit first
     for method in ("pamc", "grace"):
         result = train_graph(data, GraphTrainConfig(method=method, steps=args.steps, seed=args.seed))
-        kmeans = clustering_scores(data.y, kmeans_assign(result.embeddings, 7, seed=args.seed)[0])
+        kmeans = clustering_scores(data.y, kmeans_assign(result.embeddings, 7, seed=args.seed, normalize=True)[0])
         print(f"{method}: k-means on embeddings {kmeans}")
         if result.assignment_source == "cluster_head":
             print(f"{method}: learnt cluster head {clustering_scores(data.y, result.assignments)}")

@@ -63,3 +63,15 @@ def test_probe_names_its_protocol_and_kmeans_checks_k() -> None:
         probe_scores(torch.randn(100, 4), data, "public")
     with pytest.raises(ValueError, match="num_clusters"):
         kmeans_assign(torch.randn(5, 2), 6)
+
+
+def test_normalised_kmeans_clusters_directions_whatever_the_norms() -> None:
+    g = torch.Generator().manual_seed(0)
+    directions = torch.eye(3)[torch.arange(90) % 3] + 0.1 * torch.randn(90, 3, generator=g)
+    # Norms spread over two orders of magnitude: Euclidean k-means splits by norm, not direction.
+    z = directions * torch.logspace(-1, 1, 90)[torch.randperm(90, generator=g)][:, None]
+    truth = torch.arange(90) % 3
+    on_directions = kmeans_assign(z, 3, seed=0, normalize=True)[0]
+    assert clustering_scores(truth, on_directions)["nmi"] == pytest.approx(1.0)
+    assert torch.equal(on_directions, kmeans_assign(torch.nn.functional.normalize(z, dim=1), 3, seed=0)[0])
+    assert clustering_scores(truth, kmeans_assign(z, 3, seed=0)[0])["nmi"] < 0.9

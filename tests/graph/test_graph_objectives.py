@@ -27,17 +27,20 @@ def _sim(a: list[float], b: list[float], similarity: str) -> float:
     return dot / (max(na, 1e-8) * max(nb, 1e-8))
 
 
-def reference_a_hat_power(edges: list[tuple[int, int]], n: int, hops: int) -> list[list[float]]:
-    """(D^-1/2 (A + I) D^-1/2)^r with Python loops, diagonal zeroed."""
+def reference_a_hat_power(
+    edges: list[tuple[int, int]], n: int, hops: int, cumulative: bool = False
+) -> list[list[float]]:
+    """(D^-1/2 (A + I) D^-1/2)^r, or the sum of its powers 1..r, with Python loops, diagonal zeroed."""
     a = [[1.0 if i == j else 0.0 for j in range(n)] for i in range(n)]
     for i, j in edges:
         a[i][j] = 1.0
     deg = [sum(row) for row in a]
     a_hat = [[a[i][j] / math.sqrt(deg[i] * deg[j]) for j in range(n)] for i in range(n)]
-    power = a_hat
+    power = total = a_hat
     for _ in range(hops - 1):
         power = [[sum(power[i][t] * a_hat[t][j] for t in range(n)) for j in range(n)] for i in range(n)]
-    return [[0.0 if i == j else power[i][j] for j in range(n)] for i in range(n)]
+        total = [[total[i][j] + power[i][j] for j in range(n)] for i in range(n)] if cumulative else power
+    return [[0.0 if i == j else total[i][j] for j in range(n)] for i in range(n)]
 
 
 def reference_pamc(
@@ -90,12 +93,13 @@ def _dense(index: torch.Tensor, weight: torch.Tensor, n: int) -> list[list[float
     return out.tolist()
 
 
+@pytest.mark.parametrize("cumulative", [False, True])
 @pytest.mark.parametrize("hops", [1, 2, 3])
-def test_neighbourhood_weights_equal_dense_adjacency_powers(hops: int) -> None:
+def test_neighbourhood_weights_equal_dense_adjacency_powers(hops: int, cumulative: bool) -> None:
     n = 9
     edges = _graph(n, seed=hops)
-    index, weight = neighbourhood_weights(torch.tensor(edges).T, n, hops)
-    expected = reference_a_hat_power(edges, n, hops)
+    index, weight = neighbourhood_weights(torch.tensor(edges).T, n, hops, cumulative=cumulative)
+    expected = reference_a_hat_power(edges, n, hops, cumulative)
     assert torch.allclose(torch.tensor(_dense(index, weight, n)), torch.tensor(expected), atol=1e-6)
     assert bool((index[0] != index[1]).all())
 

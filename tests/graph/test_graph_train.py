@@ -10,6 +10,7 @@ from torch_geometric.data import Data
 
 from contrastkit.graph.data import synthetic_graph
 from contrastkit.graph.evaluate import clustering_scores, kmeans_assign
+from contrastkit.graph.models import ClusterHead
 from contrastkit.graph.train import GraphTrainConfig, train_graph
 
 SMALL = dict(hidden_channels=16, out_channels=8, proj_channels=8)
@@ -34,6 +35,22 @@ def test_pamc_embeddings_cluster_better_than_raw_features() -> None:
     result = train_graph(data, GraphTrainConfig(method="pamc", steps=60, lr=1e-3, device="cpu"))
     learnt = clustering_scores(data.y, kmeans_assign(result.embeddings, 4, seed=0)[0])["nmi"]
     assert learnt > raw + 0.1, (raw, learnt)
+
+
+def test_pamc_centroids_follow_the_encoder_by_kmeans_during_the_warmup(graph: Data, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[torch.Tensor] = []
+    init_from = ClusterHead.init_from
+
+    def spy(head: ClusterHead, centroids: torch.Tensor) -> None:
+        calls.append(centroids.clone())
+        init_from(head, centroids)
+
+    monkeypatch.setattr(ClusterHead, "init_from", spy)
+    config = GraphTrainConfig(method="pamc", steps=9, warmup_steps=6, recluster_every=3, device="cpu", **SMALL)
+    result = train_graph(graph, config)
+    assert len(calls) == 3  # before step 1, after steps 3 and 6; the loss alone moves them after the warm-up
+    assert not torch.equal(calls[0], calls[1]) and not torch.equal(calls[1], calls[2])
+    assert not torch.equal(result.model.head.centroids.detach(), calls[2])  # type: ignore[union-attr]
 
 
 def test_pamc_minibatches_and_resume_to_the_same_model(graph: Data, tmp_path: Path) -> None:
@@ -61,5 +78,7 @@ def test_clear_errors_for_k_above_n_and_missing_features(graph: Data) -> None:
         train_graph(graph, GraphTrainConfig(method="pamc", steps=1, num_clusters=301))
     with pytest.raises(ValueError, match="no node features"):
         train_graph(Data(edge_index=graph.edge_index, num_nodes=300), GraphTrainConfig(steps=1))
+    with pytest.raises(ValueError, match="recluster_every must be > 0"):
+        GraphTrainConfig(recluster_every=0)
     with pytest.raises(ValueError, match="method must be one of"):
         GraphTrainConfig(method="simclr")  # type: ignore[arg-type]
