@@ -42,6 +42,7 @@ def _train(args: argparse.Namespace) -> None:
         loss=args.loss,
         weight=args.weight,
         temperature=args.temperature,
+        similarity=args.similarity,
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -88,6 +89,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train.add_argument("--loss", choices=NEXT_ITEM_LOSSES, default="ce")
     train.add_argument("--weight", type=float, default=0.1, help="weight of the contrastive term")
     train.add_argument("--temperature", type=float, default=1.0, help="temperature of the contrastive term")
+    train.add_argument("--similarity", choices=["dot", "cosine"], default="dot", help="similarity of the contrastive term")
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--lr", type=float, default=1e-3)

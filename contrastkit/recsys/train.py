@@ -39,7 +39,9 @@ class RecsysConfig:
     weight: float = 0.1
     """Weight of the contrastive term (ignored by ``"sasrec"``)."""
     temperature: float = 1.0
-    """Temperature of the contrastive InfoNCE terms (dot-product similarity; ignored by ``"sasrec"``)."""
+    """Temperature of the contrastive InfoNCE terms (ignored by ``"sasrec"``)."""
+    similarity: Literal["dot", "cosine"] = "dot"
+    """Similarity of the contrastive terms: ``"dot"`` (the reference codes) or ``"cosine"`` (normalised views)."""
     mask_same_target: bool = True
     """DuoRec: drop same-target sequences from the negatives (the reference code keeps them)."""
     max_len: int = 50
@@ -77,15 +79,22 @@ class RecsysConfig:
                 raise ValueError(f"RecsysConfig: {name} must be >= 1; got {getattr(self, name)}.")
         if self.temperature <= 0:
             raise ValueError(f"RecsysConfig: temperature must be > 0; got {self.temperature}.")
+        if self.similarity not in ("dot", "cosine"):
+            raise ValueError(f"RecsysConfig: similarity must be 'dot' or 'cosine'; got {self.similarity!r}.")
         if self.batch_size < 2:
             raise ValueError(f"RecsysConfig: batch_size must be >= 2 (in-batch negatives); got {self.batch_size}.")
 
 
-def build_objective(config: RecsysConfig) -> SequentialObjective:
-    """The objective module named by ``config.model`` with the config's next-item loss, weight and temperature."""
+def build_objective(config: RecsysConfig, *, min_pairs: int = 2) -> SequentialObjective:
+    """The objective named by ``config.model`` with the config's next-item loss, weight, temperature and similarity.
+
+    ``min_pairs``: smallest batch that gets the contrastive term (:func:`fit` passes the batch size,
+    so an epoch's incomplete last batch trains on the next-item loss only).
+    """
     if config.model == "sasrec":
         return SequentialObjective(loss=config.loss)
-    common: dict[str, Any] = {"loss": config.loss, "weight": config.weight, "temperature": config.temperature}
+    common: dict[str, Any] = {"loss": config.loss, "weight": config.weight, "temperature": config.temperature,
+                              "similarity": config.similarity, "min_pairs": min_pairs}
     if config.model == "cl4srec":
         return CL4SRec(**common)
     if config.model == "duorec":
@@ -139,7 +148,8 @@ def fit(
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     backbone = build_model(config, split.data.n_items)
-    objective = build_objective(config)
+    # The contrastive terms only on full batches (or every batch when there are fewer windows than one batch).
+    objective = build_objective(config, min_pairs=max(2, min(config.batch_size, len(sampler.window_end))))
     container = nn.ModuleDict({"backbone": backbone, "objective": objective})
     optimizer = torch.optim.AdamW(backbone.parameters(), lr=config.lr)
     eval_seconds = 0.0

@@ -288,3 +288,18 @@ def test_mclrec_starts_from_three_copies_of_the_cl4srec_pair() -> None:
     z1, z2 = 3 * torch.randn(6, 4), 3 * torch.randn(6, 4)
     expected = 3 * (reference_two_view(z1, z2, 1.0, cosine=False) + 0.1 * reference_margin(z1, z2))
     assert float(objective.meta_loss(z1, z2).detach()) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("make", [CL4SRec, DuoRec, lambda **kw: MCLRec(8, **kw)])
+def test_batches_below_min_pairs_train_on_the_next_item_loss_only(make) -> None:
+    torch.manual_seed(0)
+    model = SASRec(12, max_len=5, hidden=8, n_heads=2, dropout=0.0)
+    objective = make(min_pairs=7)
+    small = objective(model, tiny_batch(n=6))  # an epoch's incomplete last batch
+    assert float(small["cl"]) == 0.0 and float(small["loss"].detach()) == pytest.approx(float(small["rec"]))
+    if isinstance(objective, MCLRec):
+        assert float(small["meta"]) == 0.0
+    full = objective(model, tiny_batch(n=7))
+    assert float(full["cl"]) > 0.0 and float(full["loss"].detach()) > float(full["rec"])
+    with pytest.raises(ValueError, match="min_pairs must be >= 2"):
+        make(min_pairs=1)

@@ -68,6 +68,30 @@ def test_config_weight_and_temperature_reach_the_objective(model: str) -> None:
         RecsysConfig(model=model, temperature=0.0)
 
 
+@pytest.mark.parametrize("model", ["cl4srec", "duorec", "mclrec"])
+def test_config_similarity_reaches_the_objective(model: str) -> None:
+    assert build_objective(RecsysConfig(model=model, similarity="cosine")).similarity == "cosine"
+    assert build_objective(RecsysConfig(model=model)).similarity == "dot"
+    with pytest.raises(ValueError, match="similarity must be"):
+        RecsysConfig(model=model, similarity="euclid")  # type: ignore[arg-type]
+
+
+def test_fit_gives_the_contrastive_term_to_full_batches_only(split, monkeypatch) -> None:
+    import contrastkit.recsys.train as train
+
+    seen: list[int] = []
+    original = train.build_objective
+
+    def spy(config, **kw):
+        seen.append(kw["min_pairs"])
+        return original(config, **kw)
+
+    monkeypatch.setattr(train, "build_objective", spy)
+    fit(split, tiny("duorec", epochs=1, batch_size=32))
+    fit(split, tiny("duorec", epochs=1, batch_size=500))  # fewer windows than one batch: every batch contrasts
+    assert seen[0] == 32 and 2 <= seen[1] < 500
+
+
 def main(argv: list[str]) -> None:
     """``contrastkit <argv>`` with only the recsys subcommand registered (no other domain imported)."""
     parser = argparse.ArgumentParser(prog="contrastkit")
