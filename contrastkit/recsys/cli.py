@@ -118,7 +118,10 @@ def demo(run_dir: Path, seed: int = 0) -> dict[str, float]:
     split = leave_one_out(build_sequences(synthetic_interactions(seed=seed)), max_len=20)
     out: dict[str, float] = {}
     for model in ("sasrec", "duorec"):
-        config = RecsysConfig(model=model, max_len=20, epochs=8, eval_every=2, batch_size=64, lr=3e-3, seed=seed, device="cpu")
+        config = RecsysConfig(
+            model=model, max_len=20, epochs=8, eval_every=2, batch_size=64, lr=3e-3, seed=seed, device="cpu",
+            similarity="cosine", temperature=0.1,  # the benchmark's DuoRec setting (unused by plain SASRec)
+        )
         result = fit(split, config, run_dir=run_dir / model)
         out[f"{model}_test_hr@10"] = result.test["hr@10"]
         out[f"{model}_test_ndcg@10"] = result.test["ndcg@10"]
