@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from contrastkit.core import TrainConfig, Trainer, atomic_save, resolve_device
+from contrastkit.core.checks import check_temperature
 
 from .data import LeaveOneOut, SequenceData, WindowSampler
 from .evaluate import evaluate
@@ -77,8 +78,7 @@ class RecsysConfig:
         for name in ("max_len", "hidden", "n_layers", "n_heads", "epochs", "eval_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"RecsysConfig: {name} must be >= 1; got {getattr(self, name)}.")
-        if self.temperature <= 0:
-            raise ValueError(f"RecsysConfig: temperature must be > 0; got {self.temperature}.")
+        check_temperature(self.temperature, "RecsysConfig")
         if self.similarity not in ("dot", "cosine"):
             raise ValueError(f"RecsysConfig: similarity must be 'dot' or 'cosine'; got {self.similarity!r}.")
         if self.batch_size < 2:

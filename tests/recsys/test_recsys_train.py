@@ -64,8 +64,9 @@ def test_config_rejects_unknown_models() -> None:
 def test_config_weight_and_temperature_reach_the_objective(model: str) -> None:
     objective = build_objective(RecsysConfig(model=model, weight=0.3, temperature=5.0))
     assert (objective.weight, objective.temperature) == (0.3, 5.0)
-    with pytest.raises(ValueError, match="temperature must be > 0"):
-        RecsysConfig(model=model, temperature=0.0)
+    for bad in (0.0, float("nan")):
+        with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+            RecsysConfig(model=model, temperature=bad)
 
 
 @pytest.mark.parametrize("model", ["cl4srec", "duorec", "mclrec"])
