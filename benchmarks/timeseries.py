@@ -2,8 +2,12 @@
 
 Run: ``python -m benchmarks.timeseries [--seeds 5 --steps STEPS --finetune-steps 60 --head-init HEAD]``.
 
-Every row uses the same encoder, pretraining budget and fine-tuning budget; each seed draws a
-different patient split (so the spread includes which patients are tested). Also times the
+Every row uses the same encoder, pretraining budget and fine-tuning budget. By default the seeds
+walk through a 5-fold patient cross-validation (seed s tests fold s % 5 of the patient permutation
+s // 5, validates on the next fold, trains on the other three), so 5 seeds test every patient exactly
+once; ``--split random`` draws an independent random split per seed instead (the protocol of the
+earlier results, under which some patients were tested several times and others never). Fractions
+below 100% average every metric over ``--label-draws`` draws of the labelled subset. Also times the
 trial/patient mask construction: ``group_mask`` on integer codes vs the string-building
 construction of the COMET reference code (``id_contrastive_loss``, DL4mHealth/COMET@0882df9).
 """
@@ -25,6 +29,7 @@ from contrastkit.timeseries import (
     PretrainConfig,
     evaluate_encoder,
     make_windows,
+    patient_folds,
     pretrain,
     read_uci_eeg,
     split_and_normalize,
@@ -40,6 +45,8 @@ METHODS: dict[str, LevelWeights | None] = {
 FRACTIONS = (1.0, 0.1, 0.01)
 STEPS = 800  # pretraining steps; chosen on dev seeds 100-102 (benchmarks/results/timeseries_dev.md)
 HEAD_INIT = "random"
+N_FOLDS = 5
+LABEL_DRAWS = 5
 
 
 def string_mask(ids: np.ndarray) -> np.ndarray:
@@ -78,6 +85,10 @@ def main() -> None:
     parser.add_argument("--head-init", choices=("random", "probe"), default=HEAD_INIT,
                         help="fine-tuning head: random, or the linear probe's (LP-FT)")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--split", choices=("folds", "random"), default="folds",
+                        help="folds: seed s tests fold s %% 5 of a patient 5-fold CV; random: one random split per seed")
+    parser.add_argument("--label-draws", type=int, default=LABEL_DRAWS,
+                        help="draws of the labelled subset per fraction below 100%% (metrics averaged)")
     args = parser.parse_args()
     root = DATA / "uci-eeg" / "SMNI_CMI_TRAIN"
     if not root.exists():
@@ -92,7 +103,11 @@ def main() -> None:
     per_seed: dict[str, dict[str, list[float]]] = {m: {} for m in methods}
     seconds: dict[str, float] = {m: 0.0 for m in methods}
     for seed in range(args.seeds):
-        ds, split = split_and_normalize(windows, seed=seed)
+        if args.split == "folds":
+            fold = patient_folds(windows.patient, windows.label, n_folds=N_FOLDS, seed=seed // N_FOLDS)[seed % N_FOLDS]
+            ds, split = split_and_normalize(windows, split=fold)
+        else:
+            ds, split = split_and_normalize(windows, seed=seed)
         for method in methods:
             t0 = time.perf_counter()
             seed_everything(seed)
@@ -111,6 +126,7 @@ def main() -> None:
                 finetune_config=TrainConfig(max_steps=args.finetune_steps, lr=1e-3, progress=False),
                 encoder_lr=args.encoder_lr,
                 head_init=args.head_init,
+                label_draws=args.label_draws,
                 seed=seed,
             )
             for key, value in scores.items():
@@ -127,8 +143,9 @@ def main() -> None:
 
     lines = [
         f"UCI EEG (SMNI_CMI_TRAIN: 20 subjects, alcoholic vs control), 600 trials -> {len(windows)} windows of 64 "
-        "steps (128 Hz, stride 32, 64 channels); patient-independent split 12/4/4 subjects per seed; "
-        f"{args.seeds} seeds; encoder {enc_cfg}; {args.steps} pretraining steps of 32 samples "
+        "steps (128 Hz, stride 32, 64 channels); patient-independent split 12/4/4 subjects per seed ("
+        + ("seed s = fold s % 5 of a patient 5-fold cross-validation" if args.split == "folds" else "a random split per seed")
+        + f"); {args.seeds} seeds; labelled subsets below 100% averaged over {args.label_draws} draws; encoder {enc_cfg}; {args.steps} pretraining steps of 32 samples "
         f"(4 patients x 4 trials x 2 windows), {args.finetune_steps} fine-tuning steps (batch 64, lr 1e-3, encoder lr "
         f"{args.encoder_lr or 1e-3:g}, {args.head_init} head, best step on val AUROC). "
         "Test AUROC, mean ± std over seeds.",

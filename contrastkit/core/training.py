@@ -75,6 +75,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig: lr must be > 0; got {self.lr}.")
         if self.eval_every is not None and self.eval_every <= 0:
             raise ValueError(f"TrainConfig: eval_every must be > 0 or None; got {self.eval_every}.")
+        if self.patience is not None and self.patience < 1:
+            # patience=0 would stop at the first evaluation, which is never what "no early stopping" meant.
+            raise ValueError(f"TrainConfig: patience must be >= 1 or None (never stop early); got {self.patience}.")
         if self.patience is not None and self.monitor is None:
             raise ValueError("TrainConfig: patience needs monitor, the metric to watch.")
         if self.mode not in ("max", "min"):

@@ -86,6 +86,40 @@ def patient_split(
     return PatientSplit(**{k: np.flatnonzero(np.isin(codes, v)) for k, v in parts.items()})
 
 
+def patient_folds(patient: Tensor, label: Tensor, *, n_folds: int = 5, seed: int = 0) -> list[PatientSplit]:
+    """Patient-level cross-validation: ``n_folds`` splits in which every patient is tested exactly once.
+
+    Per class, patients are shuffled (``seed``) and dealt round-robin into ``n_folds`` folds, so each
+    fold holds every class. Split ``k`` tests fold ``k``, validates on fold ``(k + 1) % n_folds`` and
+    trains on the rest. Averaging a metric over the ``n_folds`` splits uses every patient as a test
+    patient once, which random splits (:func:`patient_split` with several seeds) do not guarantee.
+
+    Raises:
+        ValueError: if ``n_folds < 3`` or some class has fewer than ``n_folds`` patients.
+    """
+    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 3:
+        raise ValueError(f"patient_folds: n_folds must be an int >= 3 (test, val and train folds); got {n_folds!r}.")
+    per_patient = patient_labels(label, patient)
+    rng = np.random.default_rng(seed)
+    folds: list[list[int]] = [[] for _ in range(n_folds)]
+    for cls, group in per_patient.groupby(per_patient):
+        if len(group) < n_folds:
+            raise ValueError(
+                f"patient_folds: class {cls} has {len(group)} patients, fewer than n_folds={n_folds}; "
+                "lower n_folds so that every test fold holds every class."
+            )
+        for i, pid in enumerate(rng.permutation(group.index.to_numpy())):
+            folds[i % n_folds].append(int(pid))
+    codes = np.asarray(patient)
+    splits = []
+    for k in range(n_folds):
+        val_fold = (k + 1) % n_folds
+        train = [p for j, fold in enumerate(folds) if j not in (k, val_fold) for p in fold]
+        parts = {"train": train, "val": folds[val_fold], "test": folds[k]}
+        splits.append(PatientSplit(**{name: np.flatnonzero(np.isin(codes, ids)) for name, ids in parts.items()}))
+    return splits
+
+
 def label_fraction(index: np.ndarray, label: Tensor, fraction: float, *, seed: int = 0) -> np.ndarray:
     """A class-stratified subset of ``index`` with ``round(fraction * n_c)`` (at least 1) samples per class."""
     if not 0 < fraction <= 1:
@@ -228,11 +262,15 @@ def evaluate_encoder(
     finetune_config: TrainConfig | None = None,
     encoder_lr: float | None = None,
     head_init: HeadInit = "random",
+    label_draws: int = 1,
     seed: int = 0,
 ) -> dict[str, float]:
     """Linear probe and/or fine-tuning with each fraction of the training labels; test metrics.
 
     Keys are ``<protocol>_<percent>_<sample|patient>_<metric>``, e.g. ``linear_10_patient_auroc``.
+    With ``label_draws=R > 1``, every fraction below 1 is evaluated on ``R`` independent draws of
+    the labelled subset and each metric is the mean over the draws (few labels make the score depend
+    on which samples were labelled; draw 0 is the single draw of ``label_draws=1``).
     Fine-tuning starts from a copy of ``encoder`` (it is not modified) and selects its best step on
     the validation patients; ``encoder_lr`` is the encoder's fine-tuning rate (None: the config's
     ``lr``, see :func:`finetune`); ``head_init="probe"`` starts fine-tuning from the linear probe
@@ -246,6 +284,8 @@ def evaluate_encoder(
         raise ValueError(f"evaluate_encoder: unknown protocols {unknown}; use 'linear' and/or 'finetune'.")
     if not ds.has_labels:
         raise ValueError("evaluate_encoder: every sample needs a label (>= 0).")
+    if isinstance(label_draws, bool) or not isinstance(label_draws, int) or label_draws < 1:
+        raise ValueError(f"evaluate_encoder: label_draws must be an int >= 1; got {label_draws!r}.")
     n_classes = int(ds.label.max()) + 1
     test = ds.subset(split.test)
     val = ds.subset(split.val) if len(split.val) else None
@@ -253,26 +293,41 @@ def evaluate_encoder(
     out: dict[str, float] = {}
     for fraction in fractions:
         pct = f"{100 * fraction:g}"
-        train = ds.subset(label_fraction(split.train, ds.label, fraction, seed=seed))
-        probe = fit_probe(encoder, train, seed=seed) if "linear" in protocols or head_init == "probe" else None
-        if probe is not None and "linear" in protocols:
-            prob = probe.predict_proba(embed(encoder, test.x))
-            out |= {f"linear_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
-        if "finetune" in protocols:
-            seed_everything(seed)  # the head's initialisation
-            model = Classifier(copy.deepcopy(encoder), n_classes)
-            if probe is not None and head_init == "probe":
-                init_head_from_probe(model.head, probe)
-            finetune(model, train, val, replace(cfg, seed=seed), batch_size=64, encoder_lr=encoder_lr)
-            prob = predict_proba(model, test.x)
-            out |= {f"finetune_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
+        draws: list[dict[str, float]] = []
+        for draw in range(label_draws if fraction < 1 else 1):
+            train = ds.subset(label_fraction(split.train, ds.label, fraction, seed=seed + _DRAW_STRIDE * draw))
+            scores: dict[str, float] = {}
+            probe = fit_probe(encoder, train, seed=seed) if "linear" in protocols or head_init == "probe" else None
+            if probe is not None and "linear" in protocols:
+                prob = probe.predict_proba(embed(encoder, test.x))
+                scores |= {f"linear_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
+            if "finetune" in protocols:
+                seed_everything(seed)  # the head's initialisation
+                model = Classifier(copy.deepcopy(encoder), n_classes)
+                if probe is not None and head_init == "probe":
+                    init_head_from_probe(model.head, probe)
+                finetune(model, train, val, replace(cfg, seed=seed), batch_size=64, encoder_lr=encoder_lr)
+                prob = predict_proba(model, test.x)
+                scores |= {f"finetune_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
+            draws.append(scores)
+        out |= {key: float(np.mean([d[key] for d in draws])) for key in draws[0]}
     return out
 
 
+_DRAW_STRIDE = 1_000_003  # label draw d uses seed + d * stride: draw 0 is the single-draw subset, draws never collide
+
+
 def split_and_normalize(
-    ds: WindowDataset, *, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0
+    ds: WindowDataset,
+    *,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    split: PatientSplit | None = None,
 ) -> tuple[WindowDataset, PatientSplit]:
-    """:func:`patient_split`, then per-channel z-scores with statistics of the training patients only."""
-    split = patient_split(ds.patient, ds.label, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    """:func:`patient_split` (or the given ``split``, e.g. one of :func:`patient_folds`), then per-channel
+    z-scores with statistics of the training patients only."""
+    if split is None:
+        split = patient_split(ds.patient, ds.label, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
     mean, std = ds.subset(split.train).channel_stats()
     return ds.normalized(mean, std), split

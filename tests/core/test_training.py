@@ -145,6 +145,8 @@ def test_bad_configuration_and_step_outputs() -> None:
         TrainConfig(max_steps=0)
     with pytest.raises(ValueError, match="monitor"):
         TrainConfig(patience=2)
+    with pytest.raises(ValueError, match="patience must be >= 1"):
+        TrainConfig(patience=0, monitor="acc")
     with pytest.raises(ValueError, match="'loss'"):
         Trainer(make_model(), lambda m, b: {"l": m(b).sum()}, batches, config(None, 1)).fit()
     with pytest.raises(FloatingPointError, match="nan"):

@@ -18,6 +18,7 @@ from contrastkit.timeseries.evaluate import (
     fit_probe,
     init_head_from_probe,
     label_fraction,
+    patient_folds,
     patient_metrics,
     patient_split,
     predict_proba,
@@ -46,6 +47,27 @@ def test_split_is_patient_disjoint_stratified_and_complete() -> None:
     assert set(patient[other.test].tolist()) != parts[2] or set(patient[other.val].tolist()) != parts[1]
     with pytest.raises(ValueError, match="too few"):
         patient_split(torch.tensor([0, 1, 2, 3]), torch.tensor([0, 0, 1, 1]))
+
+
+def test_patient_folds_test_every_patient_once_and_keep_parts_disjoint() -> None:
+    patient = torch.arange(20).repeat_interleave(3)
+    label = (patient % 2).long()
+    splits = patient_folds(patient, label, n_folds=5, seed=1)
+    assert len(splits) == 5
+    tested = [pid for split in splits for pid in sorted(set(patient[split.test].tolist()))]
+    assert sorted(tested) == list(range(20))  # every patient tested exactly once
+    for k, split in enumerate(splits):
+        parts = [set(patient[s].tolist()) for s in (split.train, split.val, split.test)]
+        assert all(not (a & b) for a, b in itertools.combinations(parts, 2))
+        assert sorted(np.concatenate([split.train, split.val, split.test]).tolist()) == list(range(60))
+        assert [len(p) for p in parts] == [12, 4, 4]
+        assert np.bincount(label[split.test].numpy()).tolist() == [6, 6]  # 2 patients of each class
+        assert parts[1] == set(patient[splits[(k + 1) % 5].test].tolist())  # validates on the next fold
+    assert [s.test.tolist() for s in patient_folds(patient, label, seed=2)] != [s.test.tolist() for s in splits]
+    with pytest.raises(ValueError, match="fewer than n_folds"):
+        patient_folds(torch.arange(8), torch.tensor([0] * 6 + [1] * 2), n_folds=3)
+    with pytest.raises(ValueError, match="n_folds"):
+        patient_folds(patient, label, n_folds=2)
 
 
 def test_label_fraction_keeps_every_class() -> None:
@@ -140,3 +162,23 @@ def test_evaluate_encoder_probe_head_init_changes_only_fine_tuning() -> None:
     assert any(probe_head[k] != v for k, v in random_head.items() if k.startswith("finetune"))
     with pytest.raises(ValueError, match="head_init"):
         evaluate_encoder(enc, ds, split, head_init="zeros")  # type: ignore[arg-type]
+
+
+def test_label_draws_average_over_independent_labelled_subsets() -> None:
+    ds = make_windows(synthetic_recordings(10, 3, n_channels=2, length=64), window=32, stride=16)
+    ds, split = split_and_normalize(ds, seed=0)
+    enc = DilatedConvEncoder(2, out_dim=8, hidden=8, depth=1)
+    kw = {"fractions": (1.0, 0.1), "protocols": ("linear",), "seed": 0}
+    single = evaluate_encoder(enc, ds, split, **kw)  # type: ignore[arg-type]
+    averaged = evaluate_encoder(enc, ds, split, label_draws=3, **kw)  # type: ignore[arg-type]
+    assert all(averaged[k] == v for k, v in single.items() if k.startswith("linear_100_"))  # 100%: one draw
+    draws = [
+        evaluate_encoder(enc, ds, split, fractions=(0.1,), protocols=("linear",), seed=seed)
+        for seed in (0, 1_000_003, 2_000_006)  # the draws' subset seeds; the probe's seed stays 0
+    ]
+    assert len({tuple(sorted(d.items())) for d in draws}) > 1  # the draws label different samples
+    for key in (k for k in averaged if k.startswith("linear_10_")):
+        manual = [d[key] for d in draws]
+        assert averaged[key] == pytest.approx(np.mean(manual))
+    with pytest.raises(ValueError, match="label_draws"):
+        evaluate_encoder(enc, ds, split, label_draws=0)
