@@ -100,10 +100,15 @@ def _check_schedule(
             raise ValueError(f"{where}: {name} must be an int >= 1; got {value!r}.")
 
 
-def _check_curl_weight(where: str, curl_weight: float) -> None:
+def _check_curl_weight(where: str, curl_weight: float, augmentation: str) -> None:
     if not np.isfinite(curl_weight) or curl_weight < 0:
         raise ValueError(
             f"{where}: curl_weight must be finite and >= 0 (0 disables CURL); got {curl_weight}."
+        )
+    if augmentation == "none" and curl_weight > 0:
+        raise ValueError(
+            f"{where}: augmentation='none' makes CURL's query and key the same view, a trivial task; "
+            "use 'crop' or 'shift', or curl_weight=0 for unaugmented pixel SAC / DQN."
         )
 
 
@@ -128,8 +133,9 @@ class CurlSAC(SAC):
         policy: ``"CnnPolicy"`` (or an SB3 ``SACPolicy`` subclass).
         env: an environment with ``uint8 [C, H, W]`` observations, ``H, W >= crop_size``.
         crop_size: side of the random training crops; the policy acts on center crops.
-        augmentation: ``"crop"`` (CURL) or ``"shift"`` (DrQ-style shift of the center crop by up to
-            ``shift_pad`` pixels).
+        augmentation: ``"crop"`` (CURL), ``"shift"`` (DrQ-style shift of the center crop by up to
+            ``shift_pad`` pixels) or ``"none"`` (center crops, only with ``curl_weight=0``: the CURL
+            paper's unaugmented pixel baseline).
         features_dim, num_conv_layers, num_filters: the :class:`PixelEncoder`.
         encoder_tau: EMA rate of the key encoder and of the target critic's encoder.
         key_update_interval: gradient steps between key-encoder EMA updates.
@@ -203,7 +209,7 @@ class CurlSAC(SAC):
             key_update_interval=key_update_interval,
             actor_update_interval=actor_update_interval,
         )
-        _check_curl_weight(where, curl_weight)
+        _check_curl_weight(where, curl_weight, augmentation)
         encoder_kwargs = {
             "features_dim": features_dim,
             "crop_size": crop_size,
@@ -431,7 +437,7 @@ class CurlDQN(DQN):
         _check_schedule(
             where, batch_size, buffer_size, learning_starts, key_update_interval=key_update_interval
         )
-        _check_curl_weight(where, curl_weight)
+        _check_curl_weight(where, curl_weight, augmentation)
         encoder_kwargs = {
             "features_dim": features_dim,
             "crop_size": crop_size,

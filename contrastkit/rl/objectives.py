@@ -18,7 +18,7 @@ from contrastkit.core import BilinearSimilarity, MomentumEncoder, info_nce
 
 from .augment import center_crop, random_crop, random_shift
 
-Augmentation = Literal["crop", "shift"]
+Augmentation = Literal["crop", "shift", "none"]
 
 
 def curl_loss(query: Tensor, key: Tensor, similarity: BilinearSimilarity) -> Tensor:
@@ -57,7 +57,8 @@ class CurlAuxiliary(nn.Module):
         features_dim: D.
         crop_size: S, side of the training crops.
         augmentation: ``"crop"``: a random ``S x S`` crop (CURL); ``"shift"``: the center ``S x S`` crop
-            shifted by up to ``shift_pad`` pixels with replicated borders (DrQ).
+            shifted by up to ``shift_pad`` pixels with replicated borders (DrQ); ``"none"``: the center
+            crop, unaugmented (the CURL paper's "pixel SAC" baseline; the two CURL views are then equal).
         shift_pad: maximum shift in pixels for ``"shift"``.
         encoder_tau: EMA rate of the key encoder (CURL: 0.05).
         w_init: initialisation of ``W``: ``"uniform"`` (CURL's ``torch.rand``), ``"identity"``, ``"random"``.
@@ -79,8 +80,8 @@ class CurlAuxiliary(nn.Module):
         w_init: Literal["uniform", "identity", "random"] = "uniform",
     ) -> None:
         super().__init__()
-        if augmentation not in ("crop", "shift"):
-            raise ValueError(f"CurlAuxiliary: augmentation must be 'crop' or 'shift'; got {augmentation!r}.")
+        if augmentation not in ("crop", "shift", "none"):
+            raise ValueError(f"CurlAuxiliary: augmentation must be 'crop', 'shift' or 'none'; got {augmentation!r}.")
         if not 0.0 < encoder_tau <= 1.0:
             raise ValueError(f"CurlAuxiliary: encoder_tau must be in (0, 1]; got {encoder_tau}.")
         self.crop_size = crop_size
@@ -93,6 +94,8 @@ class CurlAuxiliary(nn.Module):
         """One independent random view per sample: ``[B, C, H, W] -> [B, C, S, S]`` (same dtype)."""
         if self.augmentation == "crop":
             return random_crop(observations, self.crop_size)
+        if self.augmentation == "none":
+            return center_crop(observations, self.crop_size)
         return random_shift(center_crop(observations, self.crop_size), self.shift_pad)
 
     def forward(self, query: Tensor, observations: Tensor) -> Tensor:

@@ -23,15 +23,20 @@ from contrastkit.core import seed_everything
 from .agents import CurlDQN, CurlSAC, WInit
 from .data import PIXEL_TASKS, PixelTask, make_pixel_env
 from .evaluate import curl_accuracy, episode_returns, evaluate_agent, plot_learning_curves
+from .objectives import Augmentation
 
-Algo = Literal["curl-sac", "sac", "curl-dqn", "dqn"]
+Algo = Literal["curl-sac", "sac", "sac-noaug", "curl-dqn", "dqn", "dqn-noaug"]
 ALGOS: tuple[str, ...] = get_args(Algo)
-# algo -> (agent class, curl_weight); "sac"/"dqn" are the same agents without the contrastive loss.
-_AGENTS: dict[str, tuple[type[CurlSAC] | type[CurlDQN], float]] = {
-    "curl-sac": (CurlSAC, 1.0),
-    "sac": (CurlSAC, 0.0),
-    "curl-dqn": (CurlDQN, 1.0),
-    "dqn": (CurlDQN, 0.0),
+# algo -> (agent class, curl_weight, augmentation). "sac"/"dqn" are the same agents without the
+# contrastive loss but with the same random crops (RAD); "-noaug" also drops the crops (center crops
+# only), the unaugmented "pixel SAC" of the CURL paper's tables.
+_AGENTS: dict[str, tuple[type[CurlSAC] | type[CurlDQN], float, Augmentation]] = {
+    "curl-sac": (CurlSAC, 1.0, "crop"),
+    "sac": (CurlSAC, 0.0, "crop"),
+    "sac-noaug": (CurlSAC, 0.0, "none"),
+    "curl-dqn": (CurlDQN, 1.0, "crop"),
+    "dqn": (CurlDQN, 0.0, "crop"),
+    "dqn-noaug": (CurlDQN, 0.0, "none"),
 }
 _CONTINUOUS = {"pixel-pendulum"}
 
@@ -43,7 +48,8 @@ class RLConfig:
     env: PixelTask = "pixel-pendulum"
     """Built-in pixel task (see :func:`make_pixel_env`)."""
     algo: Algo = "curl-sac"
-    """``curl-sac`` / ``sac`` (continuous tasks), ``curl-dqn`` / ``dqn`` (discrete tasks)."""
+    """``curl-sac`` / ``sac`` / ``sac-noaug`` (continuous tasks), ``curl-dqn`` / ``dqn`` / ``dqn-noaug``
+    (discrete tasks); ``sac``/``dqn`` keep CURL's random crops, ``-noaug`` trains on center crops."""
     steps: int = 20_000
     """Environment steps (agent steps x ``action_repeat``)."""
     seed: int = 0
@@ -79,12 +85,12 @@ class RLConfig:
             raise ValueError(f"RLConfig: env must be one of {PIXEL_TASKS}; got {self.env!r}.")
         if self.algo not in _AGENTS:
             raise ValueError(f"RLConfig: algo must be one of {ALGOS}; got {self.algo!r}.")
-        continuous_algo = self.algo in ("curl-sac", "sac")
+        continuous_algo = _AGENTS[self.algo][0] is CurlSAC
         if continuous_algo != (self.env in _CONTINUOUS):
             raise ValueError(
                 f"RLConfig: {self.algo} does not fit {self.env} "
                 f"({'continuous' if self.env in _CONTINUOUS else 'discrete'} actions); use "
-                f"{'curl-sac or sac' if self.env in _CONTINUOUS else 'curl-dqn or dqn'}."
+                f"{'curl-sac, sac or sac-noaug' if self.env in _CONTINUOUS else 'curl-dqn, dqn or dqn-noaug'}."
             )
         if self.w_init not in get_args(WInit):
             raise ValueError(f"RLConfig: w_init must be one of {get_args(WInit)}; got {self.w_init!r}.")
@@ -113,7 +119,7 @@ class RLConfig:
 
 def build_agent(config: RLConfig, env: Monitor) -> CurlSAC | CurlDQN:
     """The agent named by ``config.algo`` on ``env``."""
-    cls, curl_weight = _AGENTS[config.algo]
+    cls, curl_weight, augmentation = _AGENTS[config.algo]
     return cls(
         "CnnPolicy",
         env,
@@ -123,6 +129,7 @@ def build_agent(config: RLConfig, env: Monitor) -> CurlSAC | CurlDQN:
         crop_size=config.crop_size,
         num_filters=config.num_filters,
         curl_weight=curl_weight,
+        augmentation=augmentation,
         w_init=config.w_init,
         policy_kwargs={"net_arch": list(config.net_arch)},
         seed=config.seed,
@@ -140,7 +147,7 @@ def load_agent(run_dir: Path) -> tuple[RLConfig, CurlSAC | CurlDQN]:
             )
     raw = json.loads(config_path.read_text())
     config = RLConfig(**{**raw, "net_arch": tuple(raw["net_arch"])})
-    cls, _ = _AGENTS[config.algo]
+    cls = _AGENTS[config.algo][0]
     return config, cls.load(model_path, device=config.device)
 
 

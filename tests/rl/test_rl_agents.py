@@ -87,6 +87,15 @@ def test_a_gradient_step_follows_the_documented_update_rule() -> None:
     assert not _changed(key, model.curl.key_encoder)
 
 
+def test_unaugmented_pixel_sac_trains_on_center_crops() -> None:
+    model = _sac(curl_weight=0.0, augmentation="none")
+    model.learn(8)
+    obs = model.replay_buffer.sample(4).observations  # type: ignore[union-attr]
+    assert torch.equal(model.curl.augment(obs), model.curl.augment(obs))
+    model.train(gradient_steps=1, batch_size=8)
+    assert model._n_updates == 1
+
+
 def test_curl_weight_zero_is_pixel_sac_without_the_contrastive_loss() -> None:
     model = _sac(curl_weight=0.0)
     model.learn(8)
@@ -125,6 +134,8 @@ def test_bad_input_gives_a_clear_error() -> None:
         _sac(actor_update_interval=0)
     with pytest.raises(ValueError, match="curl_weight"):
         _sac(curl_weight=-1.0)
+    with pytest.raises(ValueError, match="same view"):
+        _sac(augmentation="none")  # CURL on two identical views: nothing to learn
     with pytest.raises(ValueError, match="set by CurlSAC itself"):
         CurlSAC(
             "CnnPolicy",

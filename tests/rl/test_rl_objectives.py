@@ -81,6 +81,8 @@ def test_views_are_independent_crops_of_the_training_size() -> None:
     assert not torch.equal(a, b)
     shift = CurlAuxiliary(_encoder(), 16, crop_size=20, augmentation="shift", shift_pad=2)
     assert shift.augment(obs).shape == (8, 3, 20, 20)
+    plain = CurlAuxiliary(_encoder(), 16, crop_size=20, augmentation="none")
+    assert torch.equal(plain.augment(obs), obs[:, :, 2:22, 2:22])  # the center crop, every time
 
 
 def test_bad_auxiliary_settings_are_rejected() -> None:

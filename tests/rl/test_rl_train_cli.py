@@ -10,7 +10,7 @@ import pytest
 from stable_baselines3.common.monitor import load_results
 
 from contrastkit.cli import main
-from contrastkit.rl.train import RLConfig, load_agent
+from contrastkit.rl.train import RLConfig, build_agent, load_agent
 
 TINY_ARGS = [
     "--image-size", "20", "--crop-size", "16", "--frame-stack", "2", "--batch-size", "8",
@@ -56,10 +56,10 @@ def test_cli_train_writes_a_complete_run_and_evaluate_reads_it(
 
 
 def test_config_rejects_mismatched_algorithms_and_empty_budgets() -> None:
-    with pytest.raises(ValueError, match="curl-sac or sac"):
+    with pytest.raises(ValueError, match="curl-sac, sac or sac-noaug"):
         RLConfig(env="pixel-pendulum", algo="curl-dqn")
-    with pytest.raises(ValueError, match="curl-dqn or dqn"):
-        RLConfig(env="pixel-cartpole", algo="sac")
+    with pytest.raises(ValueError, match="curl-dqn, dqn or dqn-noaug"):
+        RLConfig(env="pixel-cartpole", algo="sac-noaug")
     with pytest.raises(ValueError, match="algo must be one of"):
         RLConfig(algo="ppo")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="w_init must be one of"):
@@ -71,3 +71,14 @@ def test_config_rejects_mismatched_algorithms_and_empty_budgets() -> None:
 def test_load_agent_explains_a_missing_run(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="rl train"):
         load_agent(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("algo", "weight", "augmentation"),
+    [("curl-sac", 1.0, "crop"), ("sac", 0.0, "crop"), ("sac-noaug", 0.0, "none")],
+)
+def test_algo_names_choose_the_contrastive_weight_and_augmentation(algo: str, weight: float, augmentation: str) -> None:
+    config = RLConfig(algo=algo, image_size=20, crop_size=16, batch_size=8, learning_starts=8, buffer_size=32,  # type: ignore[arg-type]
+                      net_arch=(16,), device="cpu")
+    model = build_agent(config, config.make_env(0))
+    assert (model.curl_weight, model.curl.augmentation) == (weight, augmentation)
