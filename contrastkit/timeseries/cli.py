@@ -19,7 +19,14 @@ import torch
 from contrastkit.core import TrainConfig, atomic_save, data_root, seed_everything
 
 from .data import WindowDataset, make_windows, read_recordings, read_uci_eeg, synthetic_recordings
-from .evaluate import PatientSplit, evaluate_encoder, label_fraction, linear_probe, split_and_normalize
+from .evaluate import (
+    PatientSplit,
+    evaluate_encoder,
+    label_fraction,
+    linear_probe,
+    patient_folds,
+    split_and_normalize,
+)
 from .objectives import LEVELS, LevelWeights
 from .train import EncoderConfig, PretrainConfig, encoder_state, load_encoder, pretrain
 
@@ -41,7 +48,11 @@ class DataSpec:
     channels: tuple[str, ...] | None = None
     """Keep only these channel names."""
     seed: int = 0
-    """Seed of the patient split."""
+    """Seed of the patient split (with ``folds``: of the patients' assignment to folds)."""
+    folds: int | None = None
+    """Patient-level cross-validation: test fold ``fold`` of ``folds`` (:func:`patient_folds`); None: a random split."""
+    fold: int = 0
+    """Which fold is tested when ``folds`` is set (the next one validates)."""
 
     def load(self) -> tuple[WindowDataset, PatientSplit]:
         """The normalised windows and their patient-independent split."""
@@ -52,7 +63,11 @@ class DataSpec:
         else:
             df = read_recordings(self.data)
         ds = make_windows(df, self.window, self.stride, channels=self.channels)
-        return split_and_normalize(ds, seed=self.seed)
+        if self.folds is None:
+            return split_and_normalize(ds, seed=self.seed)
+        if not 0 <= self.fold < self.folds:
+            raise ValueError(f"DataSpec: fold must be in [0, folds={self.folds}); got {self.fold}.")
+        return split_and_normalize(ds, split=patient_folds(ds.patient, ds.label, n_folds=self.folds, seed=self.seed)[self.fold])
 
 
 def _floats(text: str) -> list[float]:
@@ -74,7 +89,8 @@ def _weights(levels: str, weights: str | None) -> LevelWeights:
 
 def _spec(args: argparse.Namespace) -> DataSpec:
     channels = tuple(c for c in args.channels.split(",") if c) if args.channels else None
-    return DataSpec(args.data, args.data_root, args.window, args.stride, args.decimate, channels, args.seed)
+    return DataSpec(args.data, args.data_root, args.window, args.stride, args.decimate, channels, args.seed,
+                    args.folds, args.fold)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -83,7 +99,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         weights = _weights(args.levels, args.weights)
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
-    ds, split = spec.load()
+    try:
+        ds, split = spec.load()
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
     train_ds = ds.subset(split.train)
     print(f"{len(ds)} samples, {ds.x.shape[1]} channels x {ds.x.shape[2]} steps; "
           f"pretraining on {len(split.train)} samples of the training patients with {weights}")
@@ -114,6 +133,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         fractions=_floats(args.fractions),
         protocols=[p for p in args.protocols.split(",") if p],  # type: ignore[misc]
         finetune_config=TrainConfig(max_steps=args.finetune_steps, lr=args.lr, progress=False),
+        label_draws=args.label_draws,
         seed=spec.seed,
     )
     (Path(args.run_dir) / "evaluation.json").write_text(json.dumps(results, indent=2))
@@ -145,10 +165,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train.add_argument("--hidden", type=int, default=EncoderConfig.hidden)
     train.add_argument("--depth", type=int, default=EncoderConfig.depth)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--folds", type=int, default=None,
+                       help="patient-level K-fold cross-validation instead of a random split (evaluate reuses it)")
+    train.add_argument("--fold", type=int, default=0, help="with --folds: the test fold (the next one validates)")
     train.set_defaults(func=cmd_train)
     evaluate.add_argument("--fractions", default="1,0.1,0.01", help="fractions of the training labels")
     evaluate.add_argument("--protocols", default="linear,finetune")
     evaluate.add_argument("--finetune-steps", type=int, default=150)
+    evaluate.add_argument("--label-draws", type=int, default=1,
+                          help="average fractions below 1 over this many draws of the labelled subset")
     evaluate.set_defaults(func=cmd_evaluate)
 
 

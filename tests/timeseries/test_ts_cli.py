@@ -7,8 +7,10 @@ import json
 from collections.abc import Sequence
 
 import pytest
+import torch
 
-from contrastkit.timeseries.cli import register
+from contrastkit.timeseries.cli import DataSpec, register
+from contrastkit.timeseries.evaluate import patient_folds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +36,22 @@ def test_train_then_evaluate_on_synthetic(tmp_path, capsys) -> None:
     assert set(results) == {f"linear_100_{lv}_{m}" for lv in ("sample", "patient")
                             for m in ("accuracy", "f1", "auroc", "auprc")}
     assert "| linear_100_patient_auroc |" in capsys.readouterr().out
+
+
+def test_fold_split_is_stored_and_reused_by_evaluate(tmp_path) -> None:
+    run = str(tmp_path / "run")
+    main(["timeseries", "train", "--data", "synthetic", "--levels", "sample", "--steps", "1", "--dim", "8",
+          "--hidden", "8", "--depth", "1", "--folds", "3", "--fold", "2", "--run-dir", run])
+    main(["timeseries", "evaluate", "--run-dir", run, "--fractions", "1,0.5", "--protocols", "linear",
+          "--label-draws", "2"])
+    assert "linear_50_sample_auroc" in json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    saved = torch.load(tmp_path / "run" / "encoder.pt", weights_only=False)["data"]
+    assert (saved["folds"], saved["fold"]) == (3, 2)
+    ds, split = DataSpec(**{**saved, "channels": None}).load()
+    expected = patient_folds(ds.patient, ds.label, n_folds=3, seed=0)[2]
+    assert split.test.tolist() == expected.test.tolist()
+    with pytest.raises(SystemExit, match="fold must be in"):
+        main(["timeseries", "train", "--folds", "3", "--fold", "3", "--run-dir", str(tmp_path / "bad")])
 
 
 def test_bad_arguments_exit_with_the_rule(tmp_path) -> None:
