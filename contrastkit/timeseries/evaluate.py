@@ -314,7 +314,7 @@ def evaluate_encoder(
     return out
 
 
-_DRAW_STRIDE = 1_000_003  # label draw d uses seed + d * stride: draw 0 is the single-draw subset, draws never collide
+_DRAW_STRIDE = 1_000_003  # label draw d uses seed + d * stride, so draw 0 is the single-draw subset
 
 
 def split_and_normalize(
