@@ -100,7 +100,7 @@ def _check_schedule(
             raise ValueError(f"{where}: {name} must be an int >= 1; got {value!r}.")
 
 
-def _check_curl_weight(where: str, curl_weight: float, augmentation: str) -> None:
+def _check_curl_settings(where: str, curl_weight: float, augmentation: str) -> None:
     if not np.isfinite(curl_weight) or curl_weight < 0:
         raise ValueError(
             f"{where}: curl_weight must be finite and >= 0 (0 disables CURL); got {curl_weight}."
@@ -209,7 +209,7 @@ class CurlSAC(SAC):
             key_update_interval=key_update_interval,
             actor_update_interval=actor_update_interval,
         )
-        _check_curl_weight(where, curl_weight, augmentation)
+        _check_curl_settings(where, curl_weight, augmentation)
         encoder_kwargs = {
             "features_dim": features_dim,
             "crop_size": crop_size,
@@ -437,7 +437,7 @@ class CurlDQN(DQN):
         _check_schedule(
             where, batch_size, buffer_size, learning_starts, key_update_interval=key_update_interval
         )
-        _check_curl_weight(where, curl_weight, augmentation)
+        _check_curl_settings(where, curl_weight, augmentation)
         encoder_kwargs = {
             "features_dim": features_dim,
             "crop_size": crop_size,
