@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 
 from contrastkit.core import TrainConfig, seed_everything
+from contrastkit.core.checks import check_positive_int
 
 from .data import WindowDataset
 from .models import Classifier, DilatedConvEncoder, pool_time
@@ -284,12 +285,13 @@ def evaluate_encoder(
         raise ValueError(f"evaluate_encoder: unknown protocols {unknown}; use 'linear' and/or 'finetune'.")
     if not ds.has_labels:
         raise ValueError("evaluate_encoder: every sample needs a label (>= 0).")
-    if isinstance(label_draws, bool) or not isinstance(label_draws, int) or label_draws < 1:
-        raise ValueError(f"evaluate_encoder: label_draws must be an int >= 1; got {label_draws!r}.")
+    check_positive_int("label_draws", label_draws, "evaluate_encoder")
     n_classes = int(ds.label.max()) + 1
     test = ds.subset(split.test)
     val = ds.subset(split.val) if len(split.val) else None
     cfg = finetune_config or TrainConfig(max_steps=200, progress=False)
+    y_test, patient_test = test.label.numpy(), test.patient.numpy()
+    z_test = embed(encoder, test.x) if "linear" in protocols else None  # the frozen encoder's: same for every draw
     out: dict[str, float] = {}
     for fraction in fractions:
         pct = f"{100 * fraction:g}"
@@ -298,9 +300,8 @@ def evaluate_encoder(
             train = ds.subset(label_fraction(split.train, ds.label, fraction, seed=seed + _DRAW_STRIDE * draw))
             scores: dict[str, float] = {}
             probe = fit_probe(encoder, train, seed=seed) if "linear" in protocols or head_init == "probe" else None
-            if probe is not None and "linear" in protocols:
-                prob = probe.predict_proba(embed(encoder, test.x))
-                scores |= {f"linear_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
+            if probe is not None and z_test is not None:
+                scores |= {f"linear_{pct}_{k}": v for k, v in report(y_test, probe.predict_proba(z_test), patient_test).items()}
             if "finetune" in protocols:
                 seed_everything(seed)  # the head's initialisation
                 model = Classifier(copy.deepcopy(encoder), n_classes)
@@ -308,7 +309,7 @@ def evaluate_encoder(
                     init_head_from_probe(model.head, probe)
                 finetune(model, train, val, replace(cfg, seed=seed), batch_size=64, encoder_lr=encoder_lr)
                 prob = predict_proba(model, test.x)
-                scores |= {f"finetune_{pct}_{k}": v for k, v in report(test.label.numpy(), prob, test.patient.numpy()).items()}
+                scores |= {f"finetune_{pct}_{k}": v for k, v in report(y_test, prob, patient_test).items()}
             draws.append(scores)
         out |= {key: float(np.mean([d[key] for d in draws])) for key in draws[0]}
     return out
