@@ -1,6 +1,7 @@
 """Core benchmark: SimCLR loss speed against peers and the matmul bound; tiled InfoNCE memory.
 
-Run: ``python -m benchmarks.core [--quick]``. Writes ``benchmarks/results/core.json`` and ``core.md``.
+Run: ``python -m benchmarks.core [--quick]``. Writes ``benchmarks/results/core.json`` and ``core.md``
+(``core_cuda.*`` when a CUDA device is present, so GPU and CPU figures sit side by side).
 
 1. Forward+backward of the SimCLR (NT-Xent) loss at B in {1024, 4096, 8192}, D=128, float32, in one
    process: contrastkit's ``nt_xent``, pytorch-metric-learning's ``NTXentLoss``, a plain PyTorch
@@ -147,7 +148,7 @@ def memory(batches: list[int], chunk: int, device: torch.device) -> list[dict[st
     return rows
 
 
-def fmt(x: float | None, spec: str = ".3f") -> str:
+def fmt(x: float | None, spec: str = ".3g") -> str:
     return "OOM" if x is None else format(x, spec)
 
 
@@ -179,8 +180,8 @@ def table(speed_rows: list[dict[str, Any]], mem_rows: list[dict[str, Any]], devi
     for r in mem_rows:
         lines.append(
             f"| {r['B']} | {fmt(r.get('dense_peak_gib'), '.2f')} | {fmt(r.get('chunked_peak_gib'), '.3f')} | "
-            f"{ratio(r.get('dense_peak_gib'), r.get('chunked_peak_gib'))} | {fmt(r.get('dense_seconds'), '.2f')} | "
-            f"{fmt(r.get('chunked_seconds'), '.2f')} | {fmt(r.get('time_ratio_chunked_over_dense'), '.2f')} |"
+            f"{ratio(r.get('dense_peak_gib'), r.get('chunked_peak_gib'))} | {fmt(r.get('dense_seconds'))} | "
+            f"{fmt(r.get('chunked_seconds'))} | {fmt(r.get('time_ratio_chunked_over_dense'), '.2f')} |"
         )
     return "\n".join(lines)
 
@@ -211,7 +212,8 @@ def main() -> None:
     mem_rows = memory(mem_b, 1024, device)
     load = os.getloadavg()
     payload = {"device": str(device), "D": D, "speed": speed_rows, "memory": mem_rows, "loadavg_at_end": load}
-    write_results("core_quick" if args.quick else "core", payload, table(speed_rows, mem_rows, str(device)))
+    name = "core" + ("_cuda" if device.type == "cuda" else "") + ("_quick" if args.quick else "")
+    write_results(name, payload, table(speed_rows, mem_rows, str(device)))
 
 
 if __name__ == "__main__":

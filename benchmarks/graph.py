@@ -2,7 +2,7 @@
 
 Run ``python -m benchmarks.graph`` (defaults: the issue's full protocol) or reduce it, e.g.
 ``python -m benchmarks.graph --seeds 0 1 2 --sizes 2000 10000 50000``. Writes
-``benchmarks/results/graph.json`` and ``graph.md``.
+``benchmarks/results/graph.json`` and ``graph.md`` (``graph_cuda.*`` on a GPU).
 
 1. Scaling: one training step (forward, backward, AdamW) on the whole graph, average degree 10,
    128 features, 2-layer GCN with D = 128, K = 64. Time: best of ``--repeats`` after one warm-up.
@@ -382,7 +382,7 @@ def main() -> None:
         "seconds_total": time.perf_counter() - start,
     }
     write_results(
-        "graph",
+        "graph" if device.type == "cpu" else f"graph_{device.type}",
         payload,
         markdown(scale_rows, batch_row, quality, met, args.seeds, scaling_source, baselines_source),
     )

@@ -18,6 +18,13 @@ seed (see ROWS). Their contrastive term is left out of an epoch's last, incomple
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.recsys   # seeds 0 1 2, one process
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.recsys --reuse SASRec-BPR SASRec-CE   # re-train only the contrastive rows
 
+``--throughput`` instead times every row on ML-1M-sized synthetic data (6,040 users, 3,706 items,
+about 1M interactions) on every device present, side by side in one process: training seconds per
+epoch over the whole history, full-ranking evaluation seconds, and the ratios to SASRec-CE and to the
+CPU. It writes ``results/recsys_throughput.json`` / ``.md``. On a GPU machine:
+
+    python -m benchmarks.recsys --throughput
+
 ``--recbole-python PATH`` also trains RecBole's own SASRec on the same split with PATH (a Python
 that has ``recbole`` installed, kept out of this project's venv) and puts it beside ours.
 """
@@ -60,6 +67,8 @@ ROWS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("MCLRec", "mclrec", "ce", {"weight": 0.05, "temperature": 1.0, "similarity": "cosine"}),
 )
 DEFAULT_DATA = data_root()
+# MovieLens-1M's shape: 6,040 users, 3,706 items, 1,000,209 ratings, at least 20 per user (mean 166).
+ML1M_SHAPE = {"n_users": 6040, "n_items": 3706, "min_length": 20, "max_length": 311}
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +213,74 @@ def above(summary: dict[str, dict[str, float]], a: str, b: str, metric: str = "n
     return {"gap": gap, "spread": spread, "met": bool(gap > spread)}
 
 
+def throughput(args: argparse.Namespace) -> None:
+    """Train every row for a few epochs on ML-1M-sized synthetic data per device; time epochs and evaluation."""
+    import torch
+
+    from contrastkit.recsys import (
+        RecsysConfig,
+        build_sequences,
+        evaluate,
+        fit,
+        leave_one_out,
+        synthetic_interactions,
+    )
+
+    start = time.perf_counter()
+    shape = {**ML1M_SHAPE, "n_users": args.throughput_users}
+    split = leave_one_out(build_sequences(synthetic_interactions(**shape, n_clusters=64, seed=0)), max_len=50)
+    n_targets = sum(len(s) - 1 for s in split.train)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    runs: list[dict[str, Any]] = []
+    for device in devices:
+        # The CPU runs one epoch of the rows named by --throughput-cpu-rows; the GPU every row for --epochs.
+        epochs = 1 if device == "cpu" else args.throughput_epochs
+        for name, model, loss, tuned in ROWS:
+            if device == "cpu" and name not in args.throughput_cpu_rows:
+                continue
+            config = RecsysConfig(model=model, loss=loss, **tuned, epochs=epochs, eval_every=epochs,  # type: ignore[arg-type]
+                                  patience=None, batch_size=args.throughput_batch, lr=1e-3, seed=0, device=device)
+            result = fit(split, config)
+            evaluate(result.model, split.test)  # warm-up
+            if device == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            metrics = evaluate(result.model, split.test)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            run = {"device": device, "row": name, "epochs": result.epochs, "train_s_per_epoch": result.seconds_per_epoch,
+                   "targets_per_s": n_targets / result.seconds_per_epoch, "eval_s": time.perf_counter() - t0,
+                   "test_ndcg@10": metrics["ndcg@10"]}
+            runs.append(run)
+            print(json.dumps(run), flush=True)
+    base = {r["device"]: r["train_s_per_epoch"] for r in runs if r["row"] == "SASRec-CE"}
+    for r in runs:
+        r["time_vs_sasrec_ce"] = r["train_s_per_epoch"] / base[r["device"]]
+        cpu = next((c for c in runs if c["device"] == "cpu" and c["row"] == r["row"]), None)
+        if r["device"] != "cpu" and cpu is not None:
+            r["speedup_vs_cpu"] = cpu["train_s_per_epoch"] / r["train_s_per_epoch"]
+    env = {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    lines = [
+        f"ML-1M-sized synthetic log ({split.data.n_users:,} users, {split.data.n_items:,} items, {n_targets:,} training "
+        f"targets), SASRec 2 layers / hidden 64 / max_len 50, whole history per epoch, batch {args.throughput_batch}; "
+        f"CPU: {env['cpu_count']} cores, {env['torch_threads']} threads; GPU: {env['gpu'] or 'none'}. "
+        "Evaluation: full ranking of every user's test item over all items.",
+        "",
+        "| device | model | epochs | train s/epoch | targets/s | vs SASRec-CE | speed-up vs CPU | eval s | test NDCG@10 |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in runs:
+        speedup = f"{r['speedup_vs_cpu']:.1f}x" if "speedup_vs_cpu" in r else "-"
+        lines.append(f"| {r['device']} | {r['row']} | {r['epochs']:.0f} | {r['train_s_per_epoch']:.2f} | "
+                     f"{r['targets_per_s']:,.0f} | {r['time_vs_sasrec_ce']:.2f}x | {speedup} | {r['eval_s']:.2f} | "
+                     f"{r['test_ndcg@10']:.4f} |")
+    payload = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "shape": shape,
+               "users": split.data.n_users, "items": split.data.n_items, "training_targets": n_targets,
+               "machine": env, "runs": runs, "wall_seconds": time.perf_counter() - start}
+    write_results("recsys_throughput", payload, "\n".join(lines))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "ml-latest-small")
@@ -220,7 +297,15 @@ def main(argv: list[str] | None = None) -> None:
                              "(only when its protocol arguments match; the table says which rows were reused)")
     parser.add_argument("--recbole-python", default=None, help="a Python with recbole installed")
     parser.add_argument("--recbole-epochs", type=int, default=1)
+    parser.add_argument("--throughput", action="store_true",
+                        help="time every row on ML-1M-sized synthetic data on each device instead (see above)")
+    parser.add_argument("--throughput-users", type=int, default=ML1M_SHAPE["n_users"])
+    parser.add_argument("--throughput-cpu-rows", nargs="*", default=["SASRec-CE", "DuoRec"])
+    parser.add_argument("--throughput-epochs", type=int, default=3, help="epochs per row on the GPU (1 on the CPU)")
+    parser.add_argument("--throughput-batch", type=int, default=256)
     args = parser.parse_args(argv)
+    if args.throughput:
+        return throughput(args)
     if not (args.data / "ratings.csv").exists():
         raise SystemExit(f"benchmarks.recsys: {args.data}/ratings.csv not found; pass --data.")
     rows = [name for name, *_ in ROWS if (not args.only or name in args.only) and name not in args.reuse]

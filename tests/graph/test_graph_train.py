@@ -29,6 +29,14 @@ def test_every_method_returns_embeddings_and_assignments(graph: Data, method: st
     assert result.assignment_source == ("cluster_head" if method == "pamc" else "kmeans")
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device; CI has none")
+@pytest.mark.parametrize("method", ["pamc", "grace", "dgi"])
+def test_every_method_trains_on_cuda(graph: Data, method: str) -> None:
+    result = train_graph(graph, GraphTrainConfig(method=method, steps=3, device="cuda", **SMALL))  # type: ignore[arg-type]
+    assert result.embeddings.shape == (300, 8) and bool(torch.isfinite(result.embeddings).all())
+    assert result.assignments is not None and result.assignments.shape == (300,)
+
+
 def test_pamc_embeddings_cluster_better_than_raw_features() -> None:
     data = synthetic_graph(800, 4, avg_degree=10, num_features=16, feature_signal=0.35, seed=1)
     raw = clustering_scores(data.y, kmeans_assign(data.x, 4, seed=0)[0])["nmi"]

@@ -6,10 +6,11 @@ import argparse
 import json
 
 import pytest
+import torch
 
 from contrastkit.recsys.cli import register
 from contrastkit.recsys.data import build_sequences, leave_one_out, synthetic_interactions
-from contrastkit.recsys.evaluate import evaluate
+from contrastkit.recsys.evaluate import evaluate, recommend
 from contrastkit.recsys.train import RecsysConfig, build_objective, fit, load
 
 
@@ -39,6 +40,16 @@ def test_contrastive_models_train_end_to_end(split, model: str) -> None:
     result = fit(split, tiny(model, epochs=2))
     assert {"cl", "rec"} <= set(result.history[-1])
     assert all(0.0 <= v <= 1.0 for v in result.test.values())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device; CI has none")
+@pytest.mark.parametrize("model", ["sasrec", "cl4srec", "duorec", "mclrec"])
+def test_every_model_trains_evaluates_and_recommends_on_cuda(split, model: str) -> None:
+    result = fit(split, tiny(model, epochs=2, device="cuda"))
+    assert next(result.model.parameters()).device.type == "cuda"
+    assert all(0.0 <= v <= 1.0 for v in result.test.values())
+    history = [split.data.item_ids[i] for i in split.test.inputs[0].tolist() if i > 0]
+    assert len(recommend(result.model, split.data, history, k=5, exclude_seen=True)) == 5
 
 
 def test_best_validation_checkpoint_is_restored_and_training_resumes(split, tmp_path) -> None:

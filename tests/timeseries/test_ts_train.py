@@ -41,6 +41,16 @@ def test_pretrain_two_steps_logs_every_active_level_and_updates_weights() -> Non
     assert any(not torch.equal(a, b) for a, b in zip(before, enc.parameters(), strict=True))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device; CI has none")
+def test_pretrain_on_cuda_trains_every_level() -> None:
+    ds, split = tiny_data()
+    torch.manual_seed(0)
+    cfg = TrainConfig(max_steps=2, log_every=1, progress=False, device="cuda")
+    trainer = pretrain(ds.subset(split.train), TINY.build(2), PretrainConfig(), cfg)
+    assert next(trainer.model.parameters()).device.type == "cuda"
+    assert all(torch.isfinite(torch.tensor(v)) for v in trainer.history[-1].values())
+
+
 def test_pretrain_is_reproducible_and_level_choice_matters() -> None:
     ds, split = tiny_data()
     train = ds.subset(split.train)
