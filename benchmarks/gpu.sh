@@ -23,10 +23,10 @@ step() {  # step NAME SECONDS COMMAND...
   echo "== $name: exit $? in $((SECONDS - t0)) s"
   tail -n 25 "$out/$name.log"
 }
-step tests 240 python3 -m pytest -q -p no:cacheprovider -k cuda tests/core/test_cuda.py tests/graph/test_graph_train.py \
+step tests 120 python3 -m pytest -q -p no:cacheprovider -k cuda tests/core/test_cuda.py tests/graph/test_graph_train.py \
   tests/recsys/test_recsys_train.py tests/timeseries/test_ts_train.py -rs
-step graph 240 python3 -m benchmarks.graph --sizes 2000 10000 20000 50000 200000 --seeds --grace-mem-gib 60 --repeats 3
-step recsys 240 python3 -m benchmarks.recsys --throughput
-step core 240 python3 -m benchmarks.core
+step graph 150 python3 -m benchmarks.graph --sizes 2000 10000 20000 50000 200000 --seeds --grace-mem-gib 60 --repeats 3
+step recsys 150 python3 -m benchmarks.recsys --throughput
+step core 120 python3 -m benchmarks.core
 tar -czf "$out/gpu.tar.gz" "$out"/*.log benchmarks/results/*cuda* benchmarks/results/recsys_throughput.* 2>/dev/null
 ls -la "$out"
