@@ -20,8 +20,17 @@ from .checks import (
 from .distributed import check_distributed_available, gather_with_grad, rank_offset
 from .info_nce import Reduction, contrast
 
-# Rows per tile in the fused kernel: a [tile, 2N] float32 block stays cache-resident.
-_FUSED_TILE = 256
+# Rows per tile in the fused kernel. On the CPU a [256, 2N] float32 block stays cache-resident; on a GPU
+# every tile costs a handful of kernel launches, so tiles are as large as a 2**27-element block allows
+# (measured on an H200: 256-row tiles made the loss 2.6x slower than a plain implementation at N=1024).
+_CPU_TILE_ROWS = 256
+_GPU_TILE_ELEMENTS = 2**27
+
+
+def _tile_rows(n2: int, device: torch.device) -> int:
+    if device.type == "cpu":
+        return _CPU_TILE_ROWS
+    return max(_CPU_TILE_ROWS, _GPU_TILE_ELEMENTS // n2)
 
 
 class _SymmetricNTXent(torch.autograd.Function):
@@ -40,8 +49,9 @@ class _SymmetricNTXent(torch.autograd.Function):
         s = torch.mm(zf, zf.T).mul_(scale)  # (2N, 2N)
         s.fill_diagonal_(float("-inf"))
         lse = torch.empty(n2, dtype=zf.dtype, device=z.device)
-        for r0 in range(0, n2, _FUSED_TILE):
-            lse[r0 : r0 + _FUSED_TILE] = torch.logsumexp(s[r0 : r0 + _FUSED_TILE], dim=1)
+        rows = _tile_rows(n2, z.device)
+        for r0 in range(0, n2, rows):
+            lse[r0 : r0 + rows] = torch.logsumexp(s[r0 : r0 + rows], dim=1)
         pos = (torch.arange(n2, device=z.device) + n) % n2
         loss = lse - s[torch.arange(n2, device=z.device), pos]
         ctx.save_for_backward(zf, s, lse, pos)
@@ -56,8 +66,9 @@ class _SymmetricNTXent(torch.autograd.Function):
         dz = torch.empty_like(zf)
         col = (-lse).unsqueeze(0)  # (1, 2N)
         g_col = g.unsqueeze(0)
-        for r0 in range(0, s.shape[0], _FUSED_TILE):
-            r1 = min(r0 + _FUSED_TILE, s.shape[0])
+        rows = _tile_rows(s.shape[0], s.device)
+        for r0 in range(0, s.shape[0], rows):
+            r1 = min(r0 + rows, s.shape[0])
             tile = s[r0:r1]
             a = (tile - lse[r0:r1, None]).exp_().mul_(g[r0:r1, None])  # row softmax * g_i
             a.add_(torch.add(tile, col).exp_().mul_(g_col))  # its transpose, by symmetry of S

@@ -155,9 +155,10 @@ def _rng_state() -> dict[str, Any]:
 def _set_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+    # A checkpoint loaded with map_location="cuda" carries the states as CUDA tensors; the setters want CPU bytes.
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def plot_history(history: list[dict[str, float]], path: str | os.PathLike[str], title: str = "") -> None:

@@ -7,6 +7,7 @@ correctness the loop references in the other test files establish.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from contrastkit.core import (
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device; CI has none")
 CUDA = torch.device("cuda")
+NT_XENT_MODULE = importlib.import_module("contrastkit.core.nt_xent")  # the package re-exports the function by that name
 B, D = 48, 16
 LABELS = torch.arange(B) % 5
 
@@ -82,6 +84,18 @@ def test_loss_and_gradients_on_cuda_match_cpu_float64(name: str) -> None:
     fn, n_inputs = CASES[name]
     g = torch.Generator().manual_seed(0)
     inputs = [torch.randn(B, D, generator=g, dtype=torch.float64) for _ in range(n_inputs)]
+    ref_loss, ref_grads = _on(torch.device("cpu"), torch.float64, fn, inputs)
+    loss, grads = _on(CUDA, torch.float32, fn, inputs)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-4, atol=1e-5)
+    for got, want in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-5)
+
+
+def test_fused_nt_xent_over_several_gpu_tiles_matches_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(NT_XENT_MODULE, "_GPU_TILE_ELEMENTS", 1)  # 256-row tiles: 600 rows take three
+    g = torch.Generator().manual_seed(1)
+    inputs = [torch.randn(300, D, generator=g, dtype=torch.float64) for _ in range(2)]
+    fn = CASES["nt_xent"][0]
     ref_loss, ref_grads = _on(torch.device("cpu"), torch.float64, fn, inputs)
     loss, grads = _on(CUDA, torch.float32, fn, inputs)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-4, atol=1e-5)
