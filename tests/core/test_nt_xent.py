@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import references as ref
 import torch
 from pytorch_metric_learning.losses import NTXentLoss
 
 from contrastkit.core import NTXent, nt_xent
+
+NT_XENT_MODULE = importlib.import_module("contrastkit.core.nt_xent")  # the package re-exports the function by that name
 
 
 @pytest.mark.parametrize("n", [2, 3, 9])
@@ -35,6 +39,28 @@ def test_fused_generic_and_tiled_paths_agree_in_loss_and_gradients(chunk: int) -
     assert tiled.item() == pytest.approx(fused.item(), rel=1e-12)
     for a, b in zip(g_fused, g_tiled, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("rows", [1, 5, 10**6])
+def test_fused_kernel_is_exact_for_any_tile_height(rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 10**6 rows is one tile for the whole matrix, as on a GPU for small batches.
+    z1 = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
+    generic = nt_xent(z1, z2, temperature=0.3, chunk_size=18)
+    g_generic = torch.autograd.grad(generic, (z1, z2))
+    monkeypatch.setattr(NT_XENT_MODULE, "_tile_rows", lambda n2, device: rows)
+    fused = nt_xent(z1, z2, temperature=0.3)
+    g_fused = torch.autograd.grad(fused, (z1, z2))
+    assert fused.item() == pytest.approx(generic.item(), rel=1e-12)
+    for a, b in zip(g_generic, g_fused, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_tiles_are_cache_sized_on_the_cpu_and_launch_sized_on_a_gpu() -> None:
+    tile_rows = NT_XENT_MODULE._tile_rows
+    assert tile_rows(131072, torch.device("cpu")) == 256
+    assert tile_rows(2048, torch.device("cuda")) == 2**27 // 2048  # the whole 2N x 2N matrix in one tile
+    assert tile_rows(2**20, torch.device("cuda")) == 256  # never below the CPU's tile
 
 
 def test_reduction_none_rows_follow_z1_then_z2() -> None:
