@@ -16,7 +16,7 @@ Notation: ``B`` sequences, ``L`` positions, ``D`` embedding size, ``I`` real ite
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +30,7 @@ from .models import Augmenter, SASRec
 
 NextItemLoss = Literal["ce", "bpr", "sampled_softmax"]
 NEXT_ITEM_LOSSES: tuple[str, ...] = ("ce", "bpr", "sampled_softmax")
+MCLRecViews = Literal["cl4srec", "duorec"]
 
 
 # ----------------------------------------------------------------------------- next-item losses
@@ -365,6 +366,17 @@ class CL4SRec(_Contrastive):
         return {"loss": rec + self.weight * cl, "rec": rec.detach(), "cl": cl.detach()}
 
 
+def duorec_views(model: SASRec, batch: Batch) -> tuple[Tensor, Tensor]:
+    """DuoRec's two views ``[B, D]``: a second dropout pass over each window and over its same-target partner.
+
+    Both run in one forward pass with fresh dropout masks (the model-level augmentation); the
+    partner is :attr:`Batch.partner`, another training prefix with the same next item.
+    """
+    b = batch.inputs.shape[0]
+    z = model.represent(torch.cat([batch.inputs, batch.partner]))  # (2B, D)
+    return z[:b], z[b:]
+
+
 class DuoRec(_Contrastive):
     r"""DuoRec: a dropout view of each sequence contrasted with another sequence that has the same next item.
 
@@ -405,10 +417,8 @@ class DuoRec(_Contrastive):
         rec = self.rec_loss(model, batch)
         if not self.contrasts(batch):
             return self.rec_only(rec, "cl")
-        b = batch.inputs.shape[0]
-        z = model.represent(torch.cat([batch.inputs, batch.partner]))  # (2B, D), fresh dropout masks
         same = batch.targets[:, -1] if self.mask_same_target else None
-        cl = self.contrast(z[:b], z[b:], same)
+        cl = self.contrast(*duorec_views(model, batch), same)
         return {"loss": rec + self.weight * cl, "rec": rec.detach(), "cl": cl.detach()}
 
     def extra_repr(self) -> str:
@@ -418,7 +428,7 @@ class DuoRec(_Contrastive):
 class MCLRec(CL4SRec):
     r"""MCLRec: CL4SRec's views plus two learnable augmenters, trained in a meta step that alternates with the encoder.
 
-    With views :math:`z_1, z_2` (CL4SRec augmentations) and augmented views :math:`a_1 = g_1(z_1)`,
+    With views :math:`z_1, z_2` (CL4SRec augmentations, or DuoRec's with ``views="duorec"``) and augmented views :math:`a_1 = g_1(z_1)`,
     :math:`a_2 = g_2(z_2)` (residual MLPs that start as the identity, :class:`Augmenter`):
 
     .. math:: M = \mathrm{NCE}(z_1, a_2) + \mathrm{NCE}(z_2, a_1) + \mathrm{NCE}(a_1, a_2)
@@ -445,8 +455,15 @@ class MCLRec(CL4SRec):
     :class:`~contrastkit.core.Trainer` checkpoint resumes it exactly. Give the Trainer an optimizer
     over the encoder's parameters only (:func:`contrastkit.recsys.train.fit` does).
 
+    ``views`` picks the stochastic views that the augmenters start from: ``"cl4srec"`` (default, the
+    paper's crop / mask / reorder data augmentations) or ``"duorec"`` (a deviation from the paper:
+    DuoRec's dropout view of each window and of a same-target partner, with same-target sequences
+    masked out of every InfoNCE term's negatives), for data on which CL4SRec's augmentations do not
+    help but DuoRec's views do.
+
     Args:
         hidden: representation size ``D`` (the augmenters' width).
+        views: ``"cl4srec"`` (default) or ``"duorec"``, as above.
         weight: :math:`\lambda` (default 0.1); beta: :math:`\beta` (default 0.1);
         reg_weight: :math:`\rho` (default 0.1, the reference's factor); meta_lr: the augmenters' Adam rate.
         crop_rate, mask_rate, reorder_rate, temperature, similarity, loss, n_negatives: as :class:`CL4SRec`.
@@ -456,6 +473,7 @@ class MCLRec(CL4SRec):
         self,
         hidden: int,
         *,
+        views: MCLRecViews = "cl4srec",
         weight: float = 0.1,
         beta: float = 0.1,
         reg_weight: float = 0.1,
@@ -482,23 +500,26 @@ class MCLRec(CL4SRec):
         )
         if beta < 0 or reg_weight < 0 or meta_lr <= 0:
             raise ValueError(f"MCLRec: need beta >= 0, reg_weight >= 0, meta_lr > 0; got {beta}, {reg_weight}, {meta_lr}.")
+        if views not in get_args(MCLRecViews):
+            raise ValueError(f"MCLRec: views must be one of {get_args(MCLRecViews)}; got {views!r}.")
+        self.views_from: MCLRecViews = views
         self.beta, self.reg_weight = beta, reg_weight
         self.augmenters = nn.ModuleList([Augmenter(hidden), Augmenter(hidden)])
         self.meta_optimizer = torch.optim.Adam(self.augmenters.parameters(), lr=meta_lr)
 
-    def meta_loss(self, z1: Tensor, z2: Tensor) -> Tensor:
-        """:math:`M` for views ``z1, z2`` ``[B, D]`` through the current augmenters."""
+    def meta_loss(self, z1: Tensor, z2: Tensor, same_ids: Tensor | None = None) -> Tensor:
+        """:math:`M` for views ``z1, z2`` ``[B, D]`` through the current augmenters (``same_ids``: as :meth:`contrast`)."""
         a1, a2 = self.augmenters[0](z1), self.augmenters[1](z2)
         pairs = ((z1, a2), (z2, a1), (a1, a2))
-        total = sum(self.contrast(x, y) for x, y in pairs)
+        total = sum(self.contrast(x, y, same_ids) for x, y in pairs)
         if self.reg_weight:
             total = total + self.reg_weight * sum(margin_regulariser(x, y, similarity=self.similarity) for x, y in pairs)
         return total  # type: ignore[return-value]
 
-    def meta_step(self, z1: Tensor, z2: Tensor) -> Tensor:
+    def meta_step(self, z1: Tensor, z2: Tensor, same_ids: Tensor | None = None) -> Tensor:
         """One augmenter update on detached representations; returns the meta loss before the step."""
         params = list(self.augmenters.parameters())
-        loss = self.meta_loss(z1.detach(), z2.detach())
+        loss = self.meta_loss(z1.detach(), z2.detach(), same_ids)
         grads = torch.autograd.grad(loss, params)
         for p, g in zip(params, grads, strict=True):
             p.grad = g
@@ -511,16 +532,19 @@ class MCLRec(CL4SRec):
         rec = self.rec_loss(model, batch)
         if not self.contrasts(batch):
             return self.rec_only(rec, "cl", "meta")
-        z1, z2 = self.views(model, batch.inputs)
-        meta = self.meta_step(z1, z2) if self.training else z1.new_zeros(())
+        if self.views_from == "duorec":
+            (z1, z2), same = duorec_views(model, batch), batch.targets[:, -1]
+        else:
+            (z1, z2), same = self.views(model, batch.inputs), None
+        meta = self.meta_step(z1, z2, same) if self.training else z1.new_zeros(())
         for p in self.augmenters.parameters():
             p.requires_grad_(False)
         try:
-            enc_meta = self.meta_loss(z1, z2)
+            enc_meta = self.meta_loss(z1, z2, same)
         finally:
             for p in self.augmenters.parameters():
                 p.requires_grad_(True)
-        cl = self.contrast(z1, z2)
+        cl = self.contrast(z1, z2, same)
         loss = rec + self.weight * cl + self.beta * enc_meta
         return {"loss": loss, "rec": rec.detach(), "cl": cl.detach(), "meta": meta}
 
@@ -531,4 +555,4 @@ class MCLRec(CL4SRec):
         self.meta_optimizer.load_state_dict(state["meta_optimizer"])
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, beta={self.beta}, reg_weight={self.reg_weight}"
+        return f"{super().extra_repr()}, views={self.views_from!r}, beta={self.beta}, reg_weight={self.reg_weight}"

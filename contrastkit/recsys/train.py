@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
@@ -23,7 +23,7 @@ from contrastkit.core.checks import check_temperature
 from .data import LeaveOneOut, SequenceData, WindowSampler
 from .evaluate import evaluate
 from .models import SASRec
-from .objectives import CL4SRec, DuoRec, MCLRec, NextItemLoss, SequentialObjective
+from .objectives import CL4SRec, DuoRec, MCLRec, MCLRecViews, NextItemLoss, SequentialObjective
 
 ModelName = Literal["sasrec", "cl4srec", "duorec", "mclrec"]
 MODELS: tuple[str, ...] = ("sasrec", "cl4srec", "duorec", "mclrec")
@@ -45,6 +45,8 @@ class RecsysConfig:
     """Similarity of the contrastive terms: ``"dot"`` (the reference codes) or ``"cosine"`` (normalised views)."""
     mask_same_target: bool = True
     """DuoRec: drop same-target sequences from the negatives (the reference code keeps them)."""
+    mclrec_views: MCLRecViews = "cl4srec"
+    """MCLRec: the stochastic views its augmenters start from, ``"cl4srec"`` (the paper) or ``"duorec"``."""
     max_len: int = 50
     """Longest input sequence ``L``."""
     hidden: int = 64
@@ -79,6 +81,8 @@ class RecsysConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"RecsysConfig: {name} must be >= 1; got {getattr(self, name)}.")
         check_temperature(self.temperature, "RecsysConfig")
+        if self.mclrec_views not in get_args(MCLRecViews):
+            raise ValueError(f"RecsysConfig: mclrec_views must be one of {get_args(MCLRecViews)}; got {self.mclrec_views!r}.")
         if self.similarity not in ("dot", "cosine"):
             raise ValueError(f"RecsysConfig: similarity must be 'dot' or 'cosine'; got {self.similarity!r}.")
         if self.batch_size < 2:
@@ -99,7 +103,7 @@ def build_objective(config: RecsysConfig, *, min_pairs: int = 2) -> SequentialOb
         return CL4SRec(**common)
     if config.model == "duorec":
         return DuoRec(mask_same_target=config.mask_same_target, **common)
-    return MCLRec(config.hidden, **common)
+    return MCLRec(config.hidden, views=config.mclrec_views, **common)
 
 
 def build_model(config: RecsysConfig, n_items: int) -> SASRec:

@@ -225,7 +225,9 @@ def test_sasrec_objective_supervises_every_real_position() -> None:
     assert float(SequentialObjective()(model, batch)["loss"].detach()) == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize("objective", [CL4SRec(), DuoRec(), DuoRec(mask_same_target=False), MCLRec(8)])
+@pytest.mark.parametrize(
+    "objective", [CL4SRec(), DuoRec(), DuoRec(mask_same_target=False), MCLRec(8), MCLRec(8, views="duorec")]
+)
 def test_contrastive_objectives_add_a_weighted_term(objective) -> None:
     torch.manual_seed(0)
     model = SASRec(12, max_len=5, hidden=8, n_heads=2, dropout=0.1)
@@ -264,6 +266,20 @@ def test_mclrec_meta_step_updates_only_the_augmenters_and_resumes_exactly() -> N
     copy.load_state_dict(objective.state_dict())
     assert np.allclose(copy.meta_optimizer.state_dict()["state"][0]["exp_avg"],
                        objective.meta_optimizer.state_dict()["state"][0]["exp_avg"])
+
+
+def test_mclrec_on_duorec_views_contrasts_exactly_duorecs_pairs() -> None:
+    torch.manual_seed(0)
+    model = SASRec(12, max_len=5, hidden=8, n_heads=2, dropout=0.0)  # no dropout: both see the same views
+    batch = tiny_batch()
+    batch = Batch(batch.inputs, torch.cat([batch.targets[:, :-1], torch.tensor([[1], [1], [2], [2], [3], [4]])], 1),
+                  batch.partner)
+    mclrec = MCLRec(8, views="duorec", temperature=0.5, similarity="cosine")(model, batch)
+    duorec = DuoRec(mask_same_target=True, temperature=0.5, similarity="cosine")(model, batch)
+    assert float(mclrec["cl"]) == pytest.approx(float(duorec["cl"]), rel=1e-6)
+    assert float(mclrec["cl"]) != pytest.approx(float(MCLRec(8, temperature=0.5, similarity="cosine")(model, batch)["cl"]))
+    with pytest.raises(ValueError, match="views must be one of"):
+        MCLRec(8, views="bert4rec")  # type: ignore[arg-type]
 
 
 def test_mclrec_meta_loss_is_the_sum_over_its_three_pairs() -> None:

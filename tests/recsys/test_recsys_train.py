@@ -68,6 +68,9 @@ def test_best_validation_checkpoint_is_restored_and_training_resumes(split, tmp_
 def test_config_rejects_unknown_models() -> None:
     with pytest.raises(ValueError, match="model must be one of"):
         RecsysConfig(model="bert4rec")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mclrec_views must be one of"):
+        RecsysConfig(model="mclrec", mclrec_views="dropout")  # type: ignore[arg-type]
+    assert build_objective(RecsysConfig(model="mclrec", mclrec_views="duorec")).views_from == "duorec"
     assert type(build_objective(RecsysConfig(model="duorec", mask_same_target=False))).__name__ == "DuoRec"
 
 
