@@ -44,6 +44,7 @@ def _train(args: argparse.Namespace) -> None:
         temperature=args.temperature,
         similarity=args.similarity,
         mclrec_views=args.mclrec_views,
+        mclrec_beta=args.mclrec_beta,
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -93,6 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train.add_argument("--similarity", choices=["dot", "cosine"], default="dot", help="similarity of the contrastive term")
     train.add_argument("--mclrec-views", choices=["cl4srec", "duorec"], default="cl4srec",
                        help="MCLRec: the stochastic views its augmenters start from (cl4srec: the paper's)")
+    train.add_argument("--mclrec-beta", type=float, default=0.1, help="MCLRec: weight of the augmented-view terms")
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--lr", type=float, default=1e-3)

@@ -47,6 +47,8 @@ class RecsysConfig:
     """DuoRec: drop same-target sequences from the negatives (the reference code keeps them)."""
     mclrec_views: MCLRecViews = "cl4srec"
     """MCLRec: the stochastic views its augmenters start from, ``"cl4srec"`` (the paper) or ``"duorec"``."""
+    mclrec_beta: float = 0.1
+    """MCLRec: weight :math:`\beta` of the augmented-view terms in the encoder's loss."""
     max_len: int = 50
     """Longest input sequence ``L``."""
     hidden: int = 64
@@ -103,7 +105,7 @@ def build_objective(config: RecsysConfig, *, min_pairs: int = 2) -> SequentialOb
         return CL4SRec(**common)
     if config.model == "duorec":
         return DuoRec(mask_same_target=config.mask_same_target, **common)
-    return MCLRec(config.hidden, views=config.mclrec_views, **common)
+    return MCLRec(config.hidden, views=config.mclrec_views, beta=config.mclrec_beta, **common)
 
 
 def build_model(config: RecsysConfig, n_items: int) -> SASRec:

@@ -71,6 +71,9 @@ def test_config_rejects_unknown_models() -> None:
     with pytest.raises(ValueError, match="mclrec_views must be one of"):
         RecsysConfig(model="mclrec", mclrec_views="dropout")  # type: ignore[arg-type]
     assert build_objective(RecsysConfig(model="mclrec", mclrec_views="duorec")).views_from == "duorec"
+    assert build_objective(RecsysConfig(model="mclrec", mclrec_beta=0.5)).beta == 0.5
+    with pytest.raises(ValueError, match="beta >= 0"):
+        build_objective(RecsysConfig(model="mclrec", mclrec_beta=-1.0))
     assert type(build_objective(RecsysConfig(model="duorec", mask_same_target=False))).__name__ == "DuoRec"
 
 
