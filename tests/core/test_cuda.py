@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_training import batches, config, make_model, step
 from torch import Tensor, nn
 
 from contrastkit.core import (
     BilinearSimilarity,
     MemoryQueue,
     MomentumEncoder,
-    TrainConfig,
     Trainer,
     alignment,
     dcl,
@@ -48,6 +48,14 @@ def _on(device: torch.device, dtype: torch.dtype, fn: Callable[..., Tensor], inp
     xs = [x.to(device=device, dtype=dtype).requires_grad_() for x in inputs]
     loss = fn(*xs)
     return loss.detach().cpu().double(), [g.cpu().double() for g in torch.autograd.grad(loss, xs)]
+
+
+def _assert_cuda_matches_cpu_float64(fn: Callable[..., Tensor], inputs: list[Tensor]) -> None:
+    ref_loss, ref_grads = _on(torch.device("cpu"), torch.float64, fn, inputs)
+    loss, grads = _on(CUDA, torch.float32, fn, inputs)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-4, atol=1e-5)
+    for got, want in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-5)
 
 
 def _labels(x: Tensor) -> Tensor:
@@ -84,11 +92,7 @@ def test_loss_and_gradients_on_cuda_match_cpu_float64(name: str) -> None:
     fn, n_inputs = CASES[name]
     g = torch.Generator().manual_seed(0)
     inputs = [torch.randn(B, D, generator=g, dtype=torch.float64) for _ in range(n_inputs)]
-    ref_loss, ref_grads = _on(torch.device("cpu"), torch.float64, fn, inputs)
-    loss, grads = _on(CUDA, torch.float32, fn, inputs)
-    torch.testing.assert_close(loss, ref_loss, rtol=1e-4, atol=1e-5)
-    for got, want in zip(grads, ref_grads, strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-5)
+    _assert_cuda_matches_cpu_float64(fn, inputs)
 
 
 def test_fused_nt_xent_over_several_gpu_tiles_matches_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,11 +100,7 @@ def test_fused_nt_xent_over_several_gpu_tiles_matches_cpu(monkeypatch: pytest.Mo
     g = torch.Generator().manual_seed(1)
     inputs = [torch.randn(300, D, generator=g, dtype=torch.float64) for _ in range(2)]
     fn = CASES["nt_xent"][0]
-    ref_loss, ref_grads = _on(torch.device("cpu"), torch.float64, fn, inputs)
-    loss, grads = _on(CUDA, torch.float32, fn, inputs)
-    torch.testing.assert_close(loss, ref_loss, rtol=1e-4, atol=1e-5)
-    for got, want in zip(grads, ref_grads, strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-5)
+    _assert_cuda_matches_cpu_float64(fn, inputs)
 
 
 def test_bilinear_similarity_trains_its_w_on_cuda() -> None:
@@ -154,27 +154,10 @@ def test_memory_queue_and_momentum_encoder_stay_on_cuda() -> None:
 
 
 def test_trainer_on_cuda_resumes_bit_for_bit(tmp_path: Path) -> None:
-    data = torch.randn(40, 6, generator=torch.Generator().manual_seed(1))
-
-    def model() -> nn.Module:
-        torch.manual_seed(123)
-        return nn.Sequential(nn.Linear(6, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 8))
-
-    def batches(epoch: int) -> list[Tensor]:
-        order = torch.randperm(40)
-        return [data[order[i : i + 12]] for i in range(0, 36, 12)]
-
-    def step(m: nn.Module, batch: Tensor) -> Tensor:
-        noise = torch.randn_like(batch)  # the CUDA generator: its state is checkpointed too
-        return nt_xent(m(batch + 0.1 * noise), m(batch - 0.1 * noise), temperature=0.5)
-
-    def config(run_dir: Path | None, steps: int) -> TrainConfig:
-        return TrainConfig(max_steps=steps, lr=1e-2, seed=7, device="cuda", progress=False, log_every=1,
-                           checkpoint_every=4, run_dir=str(run_dir) if run_dir else None)
-
-    full = Trainer(model(), step, batches, config(None, 20)).fit()
-    Trainer(model(), step, batches, config(tmp_path, 10)).fit()
-    resumed = Trainer(model(), step, batches, config(tmp_path, 20)).fit()
+    # test_training's run; its step draws noise from the CUDA generator, whose state is checkpointed too.
+    full = Trainer(make_model(), step, batches, config(None, 20, device="cuda")).fit()
+    Trainer(make_model(), step, batches, config(tmp_path, 10, device="cuda")).fit()
+    resumed = Trainer(make_model(), step, batches, config(tmp_path, 20, device="cuda")).fit()
     for a, b in zip(full.model.parameters(), resumed.model.parameters(), strict=True):
         assert a.device.type == "cuda"
         assert torch.equal(a, b)
