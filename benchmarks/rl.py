@@ -1,4 +1,4 @@
-"""CURL vs pixel SAC on pixel Pendulum: final return, learning curves, environment steps per second.
+"""CURL vs pixel SAC on pixel Pendulum (or DMControl cartpole-swingup): final return, learning curves, environment steps per second.
 
 All three agents are :class:`contrastkit.rl.CurlSAC` with the same encoder, heads, update schedule
 and budget: "curl-sac" (random crops + the CURL loss), "sac" (``curl_weight=0``: the same random
@@ -13,6 +13,8 @@ One process per agent (so all see the same machine load), then the summary:
     .venv/bin/python -m benchmarks.rl --agents sac &  .venv/bin/python -m benchmarks.rl --agents curl-sac &
     .venv/bin/python -m benchmarks.rl --agents sac-noaug
     .venv/bin/python -m benchmarks.rl --summarize-only
+DMControl cartpole-swingup (CURL's task; action repeat 8 there), results in rl_dmc-cartpole-swingup.*:
+    .venv/bin/python -m benchmarks.rl --env dmc-cartpole-swingup --steps 100000 --action-repeat 8
 Reduced scale, e.g.:
     .venv/bin/python -m benchmarks.rl --steps 4000 --seeds 0 1 --image-size 40 --crop-size 32 \
         --batch-size 64 --net-arch 256 256 --learning-starts 250
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._common import RESULTS, best_time, write_results
+from contrastkit.rl.data import CONTINUOUS_TASKS
 from contrastkit.rl.evaluate import episode_returns, plot_learning_curves
 from contrastkit.rl.train import RLConfig, build_agent, train_agent
 
@@ -36,6 +39,7 @@ AGENTS = ("sac-noaug", "sac", "curl-sac")
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", choices=sorted(CONTINUOUS_TASKS), default="pixel-pendulum")
     parser.add_argument("--steps", type=int, default=20_000, help="environment steps per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
@@ -85,7 +89,7 @@ def update_ms(configs: dict[str, RLConfig], steps: int = 10, repeats: int = 3) -
 def main() -> None:
     args = parse_args()
     base = RLConfig(
-        env="pixel-pendulum",
+        env=args.env,
         steps=args.steps,
         image_size=args.image_size,
         crop_size=args.crop_size,
@@ -125,8 +129,9 @@ def main() -> None:
         return
     if any(not runs[name] for name in AGENTS):
         raise SystemExit(f"benchmarks.rl: no finished runs for some agent under {args.run_dir}.")
+    stem = "rl" if args.env == "pixel-pendulum" else f"rl_{args.env}"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot_learning_curves(curves, RESULTS / "rl_curves.png", title=f"pixel Pendulum, {args.steps} env steps")
+    plot_learning_curves(curves, RESULTS / f"{stem}_curves.png", title=f"{args.env}, {args.steps} env steps")
     seeds_done = {name: len(runs[name]) for name in AGENTS}
     summary = {}
     for name in AGENTS:
@@ -153,7 +158,7 @@ def main() -> None:
         "curl_update_time_at_most_1.5x": update_ratio <= 1.5,
     }
     lines = [
-        f"Pixel Pendulum, {args.steps} env steps (action repeat {args.action_repeat}), seeds {args.seeds} "
+        f"{args.env}, {args.steps} env steps (action repeat {args.action_repeat}), seeds {args.seeds} "
         f"(finished runs per agent: {seeds_done}), {args.image_size}->{args.crop_size} crops, "
         f"batch {args.batch_size}, heads {args.net_arch}, {args.eval_episodes} eval episodes per seed.",
         "",
@@ -174,9 +179,9 @@ def main() -> None:
         "time_ratio_curl_vs_sac": time_ratio,
         "update_time_ratio_curl_vs_sac": update_ratio,
         "targets_met": targets,
-        "curves_png": "benchmarks/results/rl_curves.png",
+        "curves_png": f"benchmarks/results/{stem}_curves.png",
     }
-    write_results("rl", payload, "\n".join(lines))
+    write_results(stem, payload, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 The built-in tasks need no download: classic-control environments are drawn with pygame
 (headless through ``SDL_VIDEODRIVER=dummy``, set here if unset) and resized with OpenCV; Atari
-games come from ``ale-py``, whose wheel ships the ROMs (optional: ``pip install ale-py``).
+games come from ``ale-py``, whose wheel ships the ROMs (optional: ``pip install ale-py``);
+DMControl's cartpole-swingup (CURL's benchmark task) comes from ``dm_control`` through gymnasium's
+``shimmy`` adapter, rendered by MuJoCo headless through ``MUJOCO_GL=egl`` (set here if unset;
+``osmesa`` also works where its library is installed; optional: ``pip install contrastkit[dmc]``).
 
 Wrapper chain (gymnasium's own wrappers where they fit)::
 
@@ -16,6 +19,10 @@ Wrapper chain (gymnasium's own wrappers where they fit)::
 Atari: ``gym.make("ALE/<Game>-v5", obs_type="rgb", frameskip=1)`` observes (210, 160, 3) frames
 itself, so ``AddRenderObservation`` is left out; ``ActionRepeat`` does the frame skipping and the
 ALE's sticky actions (probability 0.25, the v5 default) stay on.
+
+DMControl: ``gym.make("dm_control/<domain>-<task>-v0", render_mode="rgb_array")`` renders camera 0
+(CURL's view) directly at ``image_size``, so the resize is a no-op there; episodes are 1,000
+environment steps, ended by truncation.
 """
 
 from __future__ import annotations
@@ -28,13 +35,16 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.wrappers import AddRenderObservation, FrameStackObservation, ResizeObservation
 
-PixelTask = Literal["pixel-pendulum", "pixel-cartpole", "atari-pong", "atari-breakout"]
+PixelTask = Literal["pixel-pendulum", "pixel-cartpole", "atari-pong", "atari-breakout", "dmc-cartpole-swingup"]
 PIXEL_TASKS: tuple[str, ...] = get_args(PixelTask)
+CONTINUOUS_TASKS: frozenset[str] = frozenset({"pixel-pendulum", "dmc-cartpole-swingup"})
+"""Tasks with a continuous (``Box``) action space, for SAC; the others have discrete actions, for DQN."""
 _GYM_IDS: dict[str, str] = {
     "pixel-pendulum": "Pendulum-v1",
     "pixel-cartpole": "CartPole-v1",
     "atari-pong": "ALE/Pong-v5",
     "atari-breakout": "ALE/Breakout-v5",
+    "dmc-cartpole-swingup": "dm_control/cartpole-swingup-v0",
 }
 
 
@@ -48,6 +58,20 @@ def _make_atari(gym_id: str) -> gym.Env:
         ) from err
     gym.register_envs(ale_py)
     return gym.make(gym_id, obs_type="rgb", frameskip=1)
+
+
+def _make_dmc(gym_id: str, image_size: int) -> gym.Env:
+    """A DMControl task through shimmy, rendering camera 0 at ``image_size`` x ``image_size``."""
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless: read when MuJoCo's renderer is imported
+    try:
+        import shimmy
+    except ImportError as err:
+        raise ImportError(
+            f"make_pixel_env: {gym_id} needs dm_control, MuJoCo and shimmy: pip install 'contrastkit[dmc]'"
+        ) from err
+    gym.register_envs(shimmy)
+    render = {"height": image_size, "width": image_size, "camera_id": 0}
+    return gym.make(gym_id, render_mode="rgb_array", render_kwargs=render)
 
 
 class ActionRepeat(gym.Wrapper):
@@ -114,7 +138,9 @@ def make_pixel_env(
     Args:
         task: ``"pixel-pendulum"`` (continuous, ``Pendulum-v1``), ``"pixel-cartpole"``
             (discrete, ``CartPole-v1``), ``"atari-pong"`` or ``"atari-breakout"`` (discrete,
-            ``ALE/Pong-v5`` / ``ALE/Breakout-v5``; Atari's usual action repeat is 4).
+            ``ALE/Pong-v5`` / ``ALE/Breakout-v5``; Atari's usual action repeat is 4) or
+            ``"dmc-cartpole-swingup"`` (continuous, DMControl through shimmy; CURL's action repeat
+            there is 8).
         image_size: side of the square rendered frame before cropping (CURL: 100, cropped to 84).
         frame_stack: number of consecutive frames per observation (CURL: 3).
         action_repeat: environment steps per agent step (default 1).
@@ -125,7 +151,7 @@ def make_pixel_env(
 
     Raises:
         ValueError: on an unknown task or a non-positive size, stack or repeat.
-        ImportError: for an Atari task without ``ale-py``.
+        ImportError: for an Atari task without ``ale-py``, a DMControl task without ``contrastkit[dmc]``.
     """
     if task not in _GYM_IDS:
         raise ValueError(f"make_pixel_env: task must be one of {PIXEL_TASKS}; got {task!r}.")
@@ -134,7 +160,13 @@ def make_pixel_env(
     _check_int("action_repeat", action_repeat, 1)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     atari = task.startswith("atari-")
-    env: gym.Env = _make_atari(_GYM_IDS[task]) if atari else gym.make(_GYM_IDS[task], render_mode="rgb_array")
+    env: gym.Env
+    if atari:
+        env = _make_atari(_GYM_IDS[task])
+    elif task.startswith("dmc-"):
+        env = _make_dmc(_GYM_IDS[task], image_size)
+    else:
+        env = gym.make(_GYM_IDS[task], render_mode="rgb_array")
     if action_repeat > 1:
         env = ActionRepeat(env, action_repeat)
     if not atari:

@@ -93,6 +93,7 @@ def plot_learning_curves(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
+    plotted = False
     for label, runs in curves.items():
         runs = [r for r in runs if len(r[0])]
         if not runs:
@@ -107,10 +108,14 @@ def plot_learning_curves(
         stack = np.stack(smoothed)  # (runs, 100)
         (line,) = ax.plot(grid, stack.mean(0), label=f"{label} (n={len(runs)})")
         ax.fill_between(grid, stack.min(0), stack.max(0), color=line.get_color(), alpha=0.2)
+        plotted = True
     ax.set_xlabel("environment steps")
     ax.set_ylabel(f"episode return ({window}-episode average)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if plotted:
+        ax.legend()
+    else:  # e.g. a short DMControl run: its 1,000-step episodes outlast the budget
+        ax.text(0.5, 0.5, "no finished training episode", ha="center", va="center", transform=ax.transAxes)
     if title:
         ax.set_title(title)
     fig.tight_layout()

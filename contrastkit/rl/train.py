@@ -21,7 +21,7 @@ from stable_baselines3.common.monitor import Monitor
 from contrastkit.core import seed_everything
 
 from .agents import CurlDQN, CurlSAC, WInit
-from .data import PIXEL_TASKS, PixelTask, make_pixel_env
+from .data import CONTINUOUS_TASKS, PIXEL_TASKS, PixelTask, make_pixel_env
 from .evaluate import curl_accuracy, episode_returns, evaluate_agent, plot_learning_curves
 from .objectives import Augmentation
 
@@ -38,7 +38,6 @@ _AGENTS: dict[str, tuple[type[CurlSAC] | type[CurlDQN], float, Augmentation]] = 
     "dqn": (CurlDQN, 0.0, "crop"),
     "dqn-noaug": (CurlDQN, 0.0, "none"),
 }
-_CONTINUOUS = {"pixel-pendulum"}
 
 
 @dataclass(frozen=True)
@@ -86,11 +85,11 @@ class RLConfig:
         if self.algo not in _AGENTS:
             raise ValueError(f"RLConfig: algo must be one of {ALGOS}; got {self.algo!r}.")
         continuous_algo = _AGENTS[self.algo][0] is CurlSAC
-        if continuous_algo != (self.env in _CONTINUOUS):
+        if continuous_algo != (self.env in CONTINUOUS_TASKS):
             raise ValueError(
                 f"RLConfig: {self.algo} does not fit {self.env} "
-                f"({'continuous' if self.env in _CONTINUOUS else 'discrete'} actions); use "
-                f"{'curl-sac, sac or sac-noaug' if self.env in _CONTINUOUS else 'curl-dqn, dqn or dqn-noaug'}."
+                f"({'continuous' if self.env in CONTINUOUS_TASKS else 'discrete'} actions); use "
+                f"{'curl-sac, sac or sac-noaug' if self.env in CONTINUOUS_TASKS else 'curl-dqn, dqn or dqn-noaug'}."
             )
         if self.w_init not in get_args(WInit):
             raise ValueError(f"RLConfig: w_init must be one of {get_args(WInit)}; got {self.w_init!r}.")

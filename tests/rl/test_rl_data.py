@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
-from contrastkit.rl.data import ActionRepeat, StackedChannels, make_pixel_env
+from contrastkit.rl.data import CONTINUOUS_TASKS, ActionRepeat, StackedChannels, make_pixel_env
 
 
-@pytest.mark.parametrize("task", ["pixel-pendulum", "pixel-cartpole", "atari-pong"])
+@pytest.mark.parametrize("task", ["pixel-pendulum", "pixel-cartpole", "atari-pong", "dmc-cartpole-swingup"])
 def test_pixel_tasks_give_stacked_channel_first_uint8_frames(task: str) -> None:
     if task.startswith("atari-"):
         pytest.importorskip("ale_py")
+    # Not importorskip: importing dm_control before make_pixel_env sets MUJOCO_GL would pick GLFW.
+    if task.startswith("dmc-") and importlib.util.find_spec("shimmy") is None:
+        pytest.skip("DMControl needs the dmc extra (shimmy, dm-control, mujoco)")
     env = make_pixel_env(task, image_size=24, frame_stack=2, seed=0)  # type: ignore[arg-type]
     obs, _ = env.reset(seed=0)
     assert env.observation_space.shape == (6, 24, 24) and env.observation_space.dtype == np.uint8
@@ -24,6 +28,8 @@ def test_pixel_tasks_give_stacked_channel_first_uint8_frames(task: str) -> None:
     # Channels 3..5 are the newest frame; after one step, channels 0..2 hold the previous newest.
     np.testing.assert_array_equal(obs2[:3], obs[3:])
     assert obs.std() > 0  # a rendered scene, not a blank frame
+    # CONTINUOUS_TASKS (which picks SAC or DQN) agrees with the task's own action space.
+    assert isinstance(env.action_space, gym.spaces.Box) == (task in CONTINUOUS_TASKS)
     env.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -55,11 +56,29 @@ def test_cli_train_writes_a_complete_run_and_evaluate_reads_it(
     assert config.algo == "curl-dqn" and type(model).__name__ == "CurlDQN"
 
 
+def test_curl_sac_trains_on_dmcontrol_cartpole_swingup(tmp_path: Path) -> None:
+    # find_spec, not importorskip: importing dm_control before make_pixel_env sets MUJOCO_GL would pick GLFW.
+    if importlib.util.find_spec("shimmy") is None:
+        pytest.skip("DMControl needs the dmc extra (shimmy, dm-control, mujoco)")
+    run = tmp_path / "dmc"
+    argv = ["rl", "train", "--env", "dmc-cartpole-swingup", "--algo", "curl-sac", "--steps", "80", "--action-repeat", "4"]
+    assert main([*argv, *TINY_ARGS, "--run-dir", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["env_steps"] == 80 and 0.0 <= metrics["curl_accuracy"] <= 1.0
+    # One evaluation episode is 1,000 environment steps, each paying a reward in [0, 1].
+    assert 0.0 <= metrics["return_mean"] <= 1000.0
+    assert (run / "curve.png").is_file()  # drawn even though no 1,000-step training episode finished
+    config, model = load_agent(run)
+    assert config.env == "dmc-cartpole-swingup" and type(model).__name__ == "CurlSAC"
+
+
 def test_config_rejects_mismatched_algorithms_and_empty_budgets() -> None:
     with pytest.raises(ValueError, match="curl-sac, sac or sac-noaug"):
         RLConfig(env="pixel-pendulum", algo="curl-dqn")
     with pytest.raises(ValueError, match="curl-dqn, dqn or dqn-noaug"):
         RLConfig(env="pixel-cartpole", algo="sac-noaug")
+    with pytest.raises(ValueError, match="curl-sac, sac or sac-noaug"):
+        RLConfig(env="dmc-cartpole-swingup", algo="dqn")
     with pytest.raises(ValueError, match="algo must be one of"):
         RLConfig(algo="ppo")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="w_init must be one of"):
