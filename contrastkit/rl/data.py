@@ -35,7 +35,9 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.wrappers import AddRenderObservation, FrameStackObservation, ResizeObservation
 
-PixelTask = Literal["pixel-pendulum", "pixel-cartpole", "atari-pong", "atari-breakout", "dmc-cartpole-swingup"]
+PixelTask = Literal[
+    "pixel-pendulum", "pixel-cartpole", "atari-pong", "atari-breakout", "dmc-cartpole-swingup"
+]
 PIXEL_TASKS: tuple[str, ...] = get_args(PixelTask)
 CONTINUOUS_TASKS: frozenset[str] = frozenset({"pixel-pendulum", "dmc-cartpole-swingup"})
 """Tasks with a continuous (``Box``) action space, for SAC; the others have discrete actions, for DQN."""

@@ -81,3 +81,17 @@ def test_bad_settings_are_rejected() -> None:
         ActionRepeat(Counter(3), repeat=0)
     with pytest.raises(ValueError, match="after FrameStackObservation"):
         StackedChannels(Counter(3))
+
+
+def test_dmcontrol_frames_follow_the_seed() -> None:
+    if importlib.util.find_spec("shimmy") is None:  # not importorskip: see above
+        pytest.skip("DMControl needs the dmc extra (shimmy, dm-control, mujoco)")
+
+    def frames(seed: int) -> np.ndarray:
+        env = make_pixel_env("dmc-cartpole-swingup", image_size=16, frame_stack=1, action_repeat=2, seed=seed)
+        obs = [env.reset(seed=seed)[0]] + [env.step(np.array([0.5]))[0] for _ in range(3)]
+        env.close()
+        return np.stack(obs)
+
+    np.testing.assert_array_equal(frames(0), frames(0))
+    assert not np.array_equal(frames(0), frames(1))  # the seed sets the initial pole and cart state
