@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -16,6 +17,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 # Real datasets live beside the checkout (../shared/data) or at $CONTRASTKIT_DATA, never in the package.
 SHARED_DATA = data_root()
+
+
+# find_spec, not importorskip: importing dm_control before make_pixel_env sets MUJOCO_GL would pick GLFW.
+needs_dmc = pytest.mark.skipif(
+    importlib.util.find_spec("shimmy") is None,
+    reason="DMControl needs the dmc extra (shimmy, dm-control, mujoco)",
+)
 
 
 def require_data(relative: str) -> Path:

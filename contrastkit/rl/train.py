@@ -84,12 +84,12 @@ class RLConfig:
             raise ValueError(f"RLConfig: env must be one of {PIXEL_TASKS}; got {self.env!r}.")
         if self.algo not in _AGENTS:
             raise ValueError(f"RLConfig: algo must be one of {ALGOS}; got {self.algo!r}.")
-        continuous_algo = _AGENTS[self.algo][0] is CurlSAC
-        if continuous_algo != (self.env in CONTINUOUS_TASKS):
+        continuous_env = self.env in CONTINUOUS_TASKS
+        if (_AGENTS[self.algo][0] is CurlSAC) != continuous_env:
             raise ValueError(
                 f"RLConfig: {self.algo} does not fit {self.env} "
-                f"({'continuous' if self.env in CONTINUOUS_TASKS else 'discrete'} actions); use "
-                f"{'curl-sac, sac or sac-noaug' if self.env in CONTINUOUS_TASKS else 'curl-dqn, dqn or dqn-noaug'}."
+                f"({'continuous' if continuous_env else 'discrete'} actions); use "
+                f"{'curl-sac, sac or sac-noaug' if continuous_env else 'curl-dqn, dqn or dqn-noaug'}."
             )
         if self.w_init not in get_args(WInit):
             raise ValueError(f"RLConfig: w_init must be one of {get_args(WInit)}; got {self.w_init!r}.")

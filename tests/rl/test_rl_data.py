@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import needs_dmc
 
 from contrastkit.rl.data import CONTINUOUS_TASKS, ActionRepeat, StackedChannels, make_pixel_env
 
 
-@pytest.mark.parametrize("task", ["pixel-pendulum", "pixel-cartpole", "atari-pong", "dmc-cartpole-swingup"])
+@pytest.mark.parametrize(
+    "task",
+    ["pixel-pendulum", "pixel-cartpole", "atari-pong", pytest.param("dmc-cartpole-swingup", marks=needs_dmc)],
+)
 def test_pixel_tasks_give_stacked_channel_first_uint8_frames(task: str) -> None:
     if task.startswith("atari-"):
         pytest.importorskip("ale_py")
-    # Not importorskip: importing dm_control before make_pixel_env sets MUJOCO_GL would pick GLFW.
-    if task.startswith("dmc-") and importlib.util.find_spec("shimmy") is None:
-        pytest.skip("DMControl needs the dmc extra (shimmy, dm-control, mujoco)")
     env = make_pixel_env(task, image_size=24, frame_stack=2, seed=0)  # type: ignore[arg-type]
     obs, _ = env.reset(seed=0)
     assert env.observation_space.shape == (6, 24, 24) and env.observation_space.dtype == np.uint8
@@ -83,10 +83,8 @@ def test_bad_settings_are_rejected() -> None:
         StackedChannels(Counter(3))
 
 
+@needs_dmc
 def test_dmcontrol_frames_follow_the_seed() -> None:
-    if importlib.util.find_spec("shimmy") is None:  # not importorskip: see above
-        pytest.skip("DMControl needs the dmc extra (shimmy, dm-control, mujoco)")
-
     def frames(seed: int) -> np.ndarray:
         env = make_pixel_env("dmc-cartpole-swingup", image_size=16, frame_stack=1, action_repeat=2, seed=seed)
         obs = [env.reset(seed=seed)[0]] + [env.step(np.array([0.5]))[0] for _ in range(3)]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_dmc
 from stable_baselines3.common.monitor import load_results
 
 from contrastkit.cli import main
@@ -56,10 +56,8 @@ def test_cli_train_writes_a_complete_run_and_evaluate_reads_it(
     assert config.algo == "curl-dqn" and type(model).__name__ == "CurlDQN"
 
 
+@needs_dmc
 def test_curl_sac_trains_on_dmcontrol_cartpole_swingup(tmp_path: Path) -> None:
-    # find_spec, not importorskip: importing dm_control before make_pixel_env sets MUJOCO_GL would pick GLFW.
-    if importlib.util.find_spec("shimmy") is None:
-        pytest.skip("DMControl needs the dmc extra (shimmy, dm-control, mujoco)")
     run = tmp_path / "dmc"
     argv = ["rl", "train", "--env", "dmc-cartpole-swingup", "--algo", "curl-sac", "--steps", "80", "--action-repeat", "4"]
     assert main([*argv, *TINY_ARGS, "--run-dir", str(run)]) == 0
