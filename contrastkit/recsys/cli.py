@@ -70,7 +70,10 @@ def _evaluate(args: argparse.Namespace) -> None:
     if list(data.item_ids[1:]) != list(saved.item_ids[1:]):
         raise ValueError(f"recsys evaluate: {data_name!r} does not give the item set the model was trained on.")
     split = leave_one_out(data, config.max_len)
-    out = {"valid": evaluate(model, split.valid), "test": evaluate(model, split.test)}
+    if args.exclude_seen:
+        out = {name: evaluate(model, getattr(split, name), exclude=split.history(name)) for name in ("valid", "test")}
+    else:
+        out = {"valid": evaluate(model, split.valid), "test": evaluate(model, split.test)}
     print(json.dumps(out, indent=2))
 
 
@@ -108,6 +111,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ev.add_argument("--run-dir", default="runs/recsys")
     ev.add_argument("--data", default=None, help="default: the data the model was trained on")
     ev.add_argument("--device", default="cpu")
+    ev.add_argument("--exclude-seen", action="store_true",
+                    help="remove each user's earlier items from the candidates (RecBole's full-sort protocol)")
     ev.set_defaults(func=_evaluate)
     rec = sub.add_parser("recommend", help="top-k items for a history of original item ids")
     rec.add_argument("--run-dir", default="runs/recsys")

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -238,6 +239,16 @@ class LeaveOneOut:
     valid: EvalSplit
     test: EvalSplit
     max_len: int
+
+    def history(self, which: Literal["valid", "test"]) -> list[np.ndarray]:
+        """Every user's whole history before the held-out item, not truncated to ``max_len``: the
+        training items for ``"valid"``, those and the validation item for ``"test"``. Pass it as
+        :func:`~contrastkit.recsys.evaluate.evaluate`'s ``exclude`` to rank as RecBole does."""
+        if which == "valid":
+            return self.train
+        if which == "test":
+            return [s[:-1] for s in self.data.sequences]
+        raise ValueError(f"LeaveOneOut.history: which must be 'valid' or 'test'; got {which!r}.")
 
 
 def leave_one_out(data: SequenceData, max_len: int = 50) -> LeaveOneOut:

@@ -7,7 +7,9 @@ The rank of the held-out item ``t`` among all ``I`` items counts ties against it
 
 (a model that scores every item equally gets rank ``I - 1``, not 0). Nothing but padding (and the
 mask token) is excluded from the candidates: items from the history stay rankable, since users
-may consume an item again.
+may consume an item again. ``evaluate(..., exclude=split.history("test"))`` ranks as RecBole's
+full-sort evaluation does instead, with each user's earlier items removed from the candidates
+(the held-out item stays one even if it was consumed before).
 """
 
 from __future__ import annotations
@@ -41,14 +43,43 @@ def ranking_metrics(ranks: Tensor, ks: Sequence[int] = KS) -> dict[str, float]:
     return out
 
 
+def _exclude_items(scores: Tensor, targets: Tensor, items: Sequence[np.ndarray]) -> Tensor:
+    """``scores [b, I]`` with each row's ``items`` (indices ``1..I``) set to ``-inf``, its target's score kept."""
+    rows = np.concatenate([np.full(len(h), i, dtype=np.int64) for i, h in enumerate(items)])
+    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in items]) - 1
+    if cols.size and (cols.min() < 0 or cols.max() >= scores.shape[1]):
+        raise ValueError(f"evaluate: exclude holds item indices outside 1..{scores.shape[1]}.")
+    target_score = scores.gather(1, (targets - 1)[:, None])  # (b, 1)
+    scores = scores.index_put((torch.as_tensor(rows, device=scores.device), torch.as_tensor(cols, device=scores.device)),
+                              torch.tensor(float("-inf"), device=scores.device))
+    return scores.scatter(1, (targets - 1)[:, None], target_score)
+
+
 @torch.no_grad()
-def evaluate(model: SASRec, split: EvalSplit, *, batch_size: int = 512, ks: Sequence[int] = KS) -> dict[str, float]:
+def evaluate(
+    model: SASRec,
+    split: EvalSplit,
+    *,
+    batch_size: int = 512,
+    ks: Sequence[int] = KS,
+    exclude: Sequence[np.ndarray] | None = None,
+) -> dict[str, float]:
     """Full-ranking HR@K / NDCG@K of ``split.targets`` given ``split.inputs``, in batches on the model's device.
 
     Runs the model in eval mode (no dropout) and restores its mode afterwards.
+
+    Args:
+        model, split: the recommender and the users to rank for.
+        batch_size: users per forward pass; ks: the cut-offs K.
+        exclude: per user (same order as ``split``), item indices removed from the candidates
+            (the target itself never is); None (default) ranks every item. Use
+            :meth:`LeaveOneOut.history <contrastkit.recsys.data.LeaveOneOut.history>` to mask each
+            user's history, RecBole's full-sort protocol.
     """
     if split.inputs.shape[0] == 0:
         raise ValueError("evaluate: the split has no users.")
+    if exclude is not None and len(exclude) != split.inputs.shape[0]:
+        raise ValueError(f"evaluate: exclude has {len(exclude)} users but the split {split.inputs.shape[0]}.")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -56,7 +87,10 @@ def evaluate(model: SASRec, split: EvalSplit, *, batch_size: int = 512, ks: Sequ
     for start in range(0, split.inputs.shape[0], batch_size):
         inputs = split.inputs[start : start + batch_size].to(device)
         targets = split.targets[start : start + batch_size].to(device)
-        ranks.append(target_ranks(model(inputs), targets))  # model(inputs): (b, I)
+        scores = model(inputs)  # (b, I)
+        if exclude is not None:
+            scores = _exclude_items(scores, targets, exclude[start : start + batch_size])
+        ranks.append(target_ranks(scores, targets))
     model.train(was_training)
     return ranking_metrics(torch.cat(ranks), ks)
 

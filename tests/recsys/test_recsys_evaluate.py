@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import Tensor, nn
 
-from contrastkit.recsys.data import EvalSplit, build_sequences
+from contrastkit.recsys.data import EvalSplit, build_sequences, leave_one_out
 from contrastkit.recsys.evaluate import evaluate, ranking_metrics, recommend, target_ranks
 from contrastkit.recsys.models import SASRec
 
@@ -67,6 +68,43 @@ def test_evaluate_runs_in_batches_and_agrees_with_the_reference() -> None:
         assert got[f"hr@{k}"] == pytest.approx(hr) and got[f"ndcg@{k}"] == pytest.approx(ndcg)
     perfect = evaluate(model, EvalSplit(inputs, (inputs[:, -1] + 1).clamp(max=40)))  # type: ignore[arg-type]
     assert perfect["hr@5"] == 1.0
+
+
+def test_evaluate_can_exclude_each_users_history_but_never_the_target() -> None:
+    model = FixedScores(40)
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randint(1, 40, (17, 4), generator=g)
+    targets = torch.randint(1, 41, (17,), generator=g)
+    history = [np.unique(np.r_[torch.randint(1, 41, (int(n),), generator=g).numpy(), t]) for n, t in
+               zip(torch.randint(0, 12, (17,), generator=g), targets.tolist(), strict=True)]
+    got = evaluate(model, EvalSplit(inputs, targets), batch_size=4, exclude=history)  # type: ignore[arg-type]
+    scores = model(inputs).tolist()
+    for row, seen, target in zip(scores, history, targets.tolist(), strict=True):
+        for item in seen:
+            if item != target:
+                row[item - 1] = float("-inf")
+    for k in (5, 10, 20):
+        hr, ndcg = reference_metrics(scores, targets.tolist(), k)
+        assert got[f"hr@{k}"] == pytest.approx(hr) and got[f"ndcg@{k}"] == pytest.approx(ndcg)
+    assert got != evaluate(model, EvalSplit(inputs, targets))  # type: ignore[arg-type]
+
+
+def test_evaluate_rejects_a_bad_exclusion_list() -> None:
+    split = EvalSplit(torch.ones(3, 4, dtype=torch.long), torch.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match="exclude has 2 users"):
+        evaluate(FixedScores(10), split, exclude=[np.array([1]), np.array([2])])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="outside 1..10"):
+        evaluate(FixedScores(10), split, exclude=[np.array([11]), np.array([2]), np.array([0])])  # type: ignore[arg-type]
+
+
+def test_history_is_everything_before_the_held_out_item_untruncated() -> None:
+    frame = pd.DataFrame({"user_id": [1] * 8, "item_id": list("abcdefgh"), "timestamp": range(8)})
+    split = leave_one_out(build_sequences(frame), max_len=3)
+    assert split.history("valid")[0].tolist() == split.data.sequences[0][:-2].tolist()
+    assert split.history("test")[0].tolist() == split.data.sequences[0][:-1].tolist()
+    assert len(split.history("test")[0]) == 7 > split.test.inputs.shape[1]
+    with pytest.raises(ValueError, match="'valid' or 'test'"):
+        split.history("train")  # type: ignore[arg-type]
 
 
 @pytest.fixture

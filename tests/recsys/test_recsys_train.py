@@ -127,6 +127,11 @@ def test_cli_train_evaluate_recommend(tmp_path, capsys) -> None:
     main(["recsys", "evaluate", "--run-dir", run])
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["test"] == pytest.approx(trained["test"])
+    main(["recsys", "evaluate", "--run-dir", run, "--exclude-seen"])
+    masked = json.loads(capsys.readouterr().out)
+    # Removing seen items can only move a target up the ranking.
+    assert all(masked["test"][k] >= evaluated["test"][k] for k in evaluated["test"])
+    assert masked["test"]["ndcg@20"] > evaluated["test"]["ndcg@20"]
     main(["recsys", "recommend", "--run-dir", run, "-k", "3", "--exclude-seen", "i1", "i2"])
     out = capsys.readouterr().out
     assert out.count("'i") == 3 and "'i1'" not in out and "'i2'" not in out
