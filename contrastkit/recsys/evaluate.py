@@ -50,8 +50,8 @@ def _exclude_items(scores: Tensor, targets: Tensor, items: Sequence[np.ndarray])
     if cols.size and (cols.min() < 0 or cols.max() >= scores.shape[1]):
         raise ValueError(f"evaluate: exclude holds item indices outside 1..{scores.shape[1]}.")
     target_score = scores.gather(1, (targets - 1)[:, None])  # (b, 1)
-    scores = scores.index_put((torch.as_tensor(rows, device=scores.device), torch.as_tensor(cols, device=scores.device)),
-                              torch.tensor(float("-inf"), device=scores.device))
+    where = (torch.as_tensor(rows, device=scores.device), torch.as_tensor(cols, device=scores.device))
+    scores = scores.index_put(where, scores.new_tensor(float("-inf")))
     return scores.scatter(1, (targets - 1)[:, None], target_score)
 
 
