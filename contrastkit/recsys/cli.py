@@ -70,10 +70,10 @@ def _evaluate(args: argparse.Namespace) -> None:
     if list(data.item_ids[1:]) != list(saved.item_ids[1:]):
         raise ValueError(f"recsys evaluate: {data_name!r} does not give the item set the model was trained on.")
     split = leave_one_out(data, config.max_len)
-    if args.exclude_seen:
-        out = {name: evaluate(model, getattr(split, name), exclude=split.history(name)) for name in ("valid", "test")}
-    else:
-        out = {"valid": evaluate(model, split.valid), "test": evaluate(model, split.test)}
+    out = {
+        name: evaluate(model, getattr(split, name), exclude=split.history(name) if args.exclude_seen else None)
+        for name in ("valid", "test")
+    }
     print(json.dumps(out, indent=2))
 
 
