@@ -203,14 +203,13 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         if not mine:
             continue
         stats: dict[str, float] = {"n_seeds": len(mine)}
-        for metric in ("hr@10", "ndcg@10"):
-            values = [r["test"][metric] for r in mine]
-            stats[f"{metric}_mean"] = statistics.fmean(values)
-            stats[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
-        if all("test_history_masked" in r for r in mine):
-            masked = [r["test_history_masked"]["ndcg@10"] for r in mine]
-            stats["masked_ndcg@10_mean"] = statistics.fmean(masked)
-            stats["masked_ndcg@10_std"] = statistics.stdev(masked) if len(masked) > 1 else 0.0
+        columns = [("", "test", "hr@10"), ("", "test", "ndcg@10")]
+        if all("test_history_masked" in r for r in mine):  # runs from before the masked column lack it
+            columns.append(("masked_", "test_history_masked", "ndcg@10"))
+        for prefix, source, metric in columns:
+            values = [r[source][metric] for r in mine]
+            stats[f"{prefix}{metric}_mean"] = statistics.fmean(values)
+            stats[f"{prefix}{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         stats["epochs_mean"] = statistics.fmean(r["epochs"] for r in mine)
         stats["train_wall_s_per_epoch"] = statistics.fmean(r["train_wall_s_per_epoch"] for r in mine)
         stats["cpu_s_per_run"] = statistics.fmean(r["total_cpu_s"] for r in mine)
