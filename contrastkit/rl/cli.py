@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
-from typing import Any, get_args
 
-from .agents import WInit
-from .data import PIXEL_TASKS
+from contrastkit.core.config_args import add_config_arguments, config_from_args
+
 from .evaluate import evaluate_agent
-from .train import ALGOS, RLConfig, load_agent, train_agent
-
-_CHOICES: dict[str, tuple[str, ...]] = {"env": PIXEL_TASKS, "algo": ALGOS, "w_init": get_args(WInit)}
+from .train import RLConfig, load_agent, train_agent
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,13 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train = commands.add_parser(
         "train", help="train an agent; writes SB3 logs, returns.csv, curve.png, model.zip, metrics.json"
     )
-    for field in dataclasses.fields(RLConfig):
-        flag = "--" + field.name.replace("_", "-")
-        default = field.default
-        if isinstance(default, tuple):
-            train.add_argument(flag, type=int, nargs="+", default=list(default))
-        else:
-            train.add_argument(flag, type=type(default), default=default, choices=_CHOICES.get(field.name))
+    add_config_arguments(train, RLConfig)
     train.add_argument("--run-dir", type=Path, default=Path("runs/rl"))
     train.set_defaults(func=_train)
 
@@ -42,9 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _train(args: argparse.Namespace) -> None:
-    values: dict[str, Any] = {f.name: getattr(args, f.name) for f in dataclasses.fields(RLConfig)}
-    values["net_arch"] = tuple(values["net_arch"])
-    metrics = train_agent(RLConfig(**values), args.run_dir)
+    metrics = train_agent(config_from_args(RLConfig, args), args.run_dir)
     print(json.dumps(metrics, indent=2))
     print(f"Logs, returns.csv, curve.png and model.zip are in {args.run_dir}/")
 
