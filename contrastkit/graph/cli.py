@@ -1,4 +1,4 @@
-"""``contrastkit graph train ...`` and the graph part of ``contrastkit demo``."""
+"""``contrastkit graph train ...`` / ``graph evaluate``, and the graph part of ``contrastkit demo``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import torch
 from torch_geometric.data import Data
 
 from contrastkit.core import data_root
+from contrastkit.core.config_args import add_config_arguments, config_from_args
 
-from .data import load_planetoid, synthetic_graph
+from .data import from_pandas, load_planetoid, synthetic_graph
 from .evaluate import Protocol, clustering_scores, kmeans_assign, probe_scores
-from .train import METHODS, GraphEmbedding, GraphTrainConfig, train_graph
+from .train import GraphEmbedding, GraphTrainConfig, train_graph
 
 DEFAULT_ROOT = data_root() / "Planetoid"
 
@@ -35,50 +38,104 @@ def report(data: Data, result: GraphEmbedding, seed: int) -> dict[str, Any]:
         out[f"clustering_{result.assignment_source}"] = clustering_scores(data.y, result.assignments)
     pred = kmeans_assign(result.embeddings, k, seed, normalize=True)[0]
     out["clustering_kmeans_on_embeddings"] = clustering_scores(data.y, pred)
-    protocols: tuple[Protocol, ...] = ("public", "random_10_10_80") if "train_mask" in data else ("random_10_10_80",)
+    protocols: tuple[Protocol, ...] = (
+        ("public", "random_10_10_80") if "train_mask" in data else ("random_10_10_80",)
+    )
     out["probe"] = [probe_scores(result.embeddings, data, p, seed=seed) for p in protocols]
     return out
 
 
+def load_tables(edges: Path, features: Path, label_column: str | None) -> Data:
+    """A graph from two CSV files (:func:`~.data.from_pandas`): ``edges`` with ``source, target``
+    columns, ``features`` with the node id in its first column, then one column per feature (and
+    ``label_column``, kept out of the features, when given)."""
+    table = pd.read_csv(features, index_col=0)
+    labels = None
+    if label_column is not None:
+        if label_column not in table.columns:
+            raise ValueError(
+                f"{features}: no label column {label_column!r}; columns are {list(table.columns)[:10]}."
+            )
+        labels = table.pop(label_column)
+    non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if non_numeric:
+        raise ValueError(f"{features}: feature columns must be numeric; {non_numeric[:5]} are not.")
+    return from_pandas(pd.read_csv(edges), table, labels=labels)
+
+
+_DATA_ARGS = ("dataset", "root", "edges", "features", "label_column")
+
+
+def _data(inputs: dict[str, Any], seed: int) -> Data:
+    """The graph named by the ``_DATA_ARGS`` of a ``graph train`` command line."""
+    edges, features = inputs["edges"], inputs["features"]
+    if (edges is None) != (features is None):
+        raise SystemExit("contrastkit graph: --edges and --features go together.")
+    if edges is not None:
+        return load_tables(Path(edges), Path(features), inputs["label_column"])
+    return load_dataset(inputs["dataset"], Path(inputs["root"]), seed)
+
+
 def _train(args: argparse.Namespace) -> None:
-    data = load_dataset(args.dataset, args.root, args.seed)
-    config = GraphTrainConfig(
-        method=args.method,
-        steps=args.steps,
-        lr=args.lr,
-        temperature=args.temperature,
-        num_clusters=args.clusters,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        device=args.device,
-        run_dir=str(args.run_dir),
-        progress=True,
-    )
+    inputs = {k: None if getattr(args, k) is None else str(getattr(args, k)) for k in _DATA_ARGS}
+    data = _data(inputs, args.seed)
+    config = config_from_args(GraphTrainConfig, args, run_dir=str(args.run_dir))
     result = train_graph(data, config)
     metrics = report(data, result, args.seed)
     args.run_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(result.embeddings, args.run_dir / "embeddings.pt")
+    if result.assignments is not None:
+        pd.DataFrame({"node": range(data.num_nodes), "cluster": result.assignments.numpy()}).to_csv(
+            args.run_dir / "assignments.csv", index=False
+        )
+    run = {"data": inputs, "seed": args.seed, "assignment_source": result.assignment_source}
+    (args.run_dir / "graph_run.json").write_text(json.dumps(run, indent=2))
     (args.run_dir / "graph_metrics.json").write_text(json.dumps(metrics, indent=2))
     print(json.dumps(metrics, indent=2))
-    print(f"Metrics, checkpoint and curves are in {args.run_dir}/")
+    print(f"Metrics, embeddings.pt, assignments.csv, checkpoint and curves are in {args.run_dir}/")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    run = json.loads((args.run_dir / "graph_run.json").read_text())
+    data = _data(run["data"], run["seed"])
+    embeddings = torch.load(args.run_dir / "embeddings.pt", weights_only=True)
+    if embeddings.shape[0] != data.num_nodes:
+        raise SystemExit(
+            f"{args.run_dir}: {embeddings.shape[0]} embeddings for a graph of {data.num_nodes} nodes."
+        )
+    path = args.run_dir / "assignments.csv"
+    assignments = torch.tensor(pd.read_csv(path)["cluster"].to_numpy()) if path.exists() else None
+    saved = GraphEmbedding(embeddings, assignments, run["assignment_source"], torch.nn.Identity())
+    print(json.dumps(report(data, saved, run["seed"]), indent=2))
 
 
 def register(subparsers: Any) -> None:
-    """Add ``graph train`` to the ``contrastkit`` command."""
+    """Add ``graph train`` (one option per :class:`~.train.GraphTrainConfig` field) and ``graph evaluate``."""
     graph = subparsers.add_parser("graph", help="node-level graph contrast (PamC, GRACE, DGI) on PyG graphs")
     sub = graph.add_subparsers(dest="graph_command", required=True)
     train = sub.add_parser("train", help="train on a dataset, then report clustering and probe metrics")
     train.add_argument("--dataset", choices=("synthetic", "cora", "citeseer", "pubmed"), default="synthetic")
-    train.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder holding <Name>/raw (Planetoid)")
-    train.add_argument("--method", choices=METHODS, default="pamc")
-    train.add_argument("--steps", type=int, default=200)
-    train.add_argument("--lr", type=float, default=GraphTrainConfig.lr)
-    train.add_argument("--temperature", type=float, default=GraphTrainConfig.temperature)
-    train.add_argument("--clusters", type=int, default=None, help="K (default: number of classes)")
-    train.add_argument("--batch-size", type=int, default=None, help="seed nodes per mini-batch (default: full graph)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto")
+    train.add_argument(
+        "--root", type=Path, default=DEFAULT_ROOT, help="folder holding <Name>/raw (Planetoid)"
+    )
+    train.add_argument(
+        "--edges", type=Path, default=None, help="CSV of edges (source, target columns); with --features"
+    )
+    train.add_argument(
+        "--features", type=Path, default=None, help="CSV of features, node id in the first column"
+    )
+    train.add_argument(
+        "--label-column", default=None, help="column of --features holding class labels (for the metrics)"
+    )
+    add_config_arguments(train, GraphTrainConfig, skip=("run_dir",), defaults={"progress": True})
     train.add_argument("--run-dir", type=Path, default=Path("runs/graph"))
     train.set_defaults(func=_train)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="clustering and probe metrics of the embeddings saved by `graph train`"
+    )
+    evaluate.add_argument("--run-dir", type=Path, required=True)
+    evaluate.set_defaults(func=_evaluate)
 
 
 def demo(run_dir: Path, seed: int) -> dict[str, float]:
@@ -86,9 +143,15 @@ def demo(run_dir: Path, seed: int) -> dict[str, float]:
     data = load_dataset("synthetic", Path(), seed)
     k = int(data.y.unique().numel())
     raw = clustering_scores(data.y, kmeans_assign(data.x, k, seed, normalize=True)[0])
-    config = GraphTrainConfig(method="pamc", steps=60, lr=1e-3, seed=seed, run_dir=str(run_dir), progress=True)
+    config = GraphTrainConfig(
+        method="pamc", steps=60, lr=1e-3, seed=seed, run_dir=str(run_dir), progress=True
+    )
     result = train_graph(data, config)
     learnt = clustering_scores(data.y, kmeans_assign(result.embeddings, k, seed, normalize=True)[0])
     assert result.assignments is not None
     head = clustering_scores(data.y, result.assignments)
-    return {"nmi_kmeans_raw_features": raw["nmi"], "nmi_kmeans_pamc": learnt["nmi"], "nmi_pamc_head": head["nmi"]}
+    return {
+        "nmi_kmeans_raw_features": raw["nmi"],
+        "nmi_kmeans_pamc": learnt["nmi"],
+        "nmi_pamc_head": head["nmi"],
+    }

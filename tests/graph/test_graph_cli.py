@@ -6,15 +6,113 @@ import json
 import math
 from pathlib import Path
 
-from contrastkit.cli import main
+import pandas as pd
+import pytest
+import torch
+
+from contrastkit.cli import build_parser, main
+from contrastkit.core.config_args import config_from_args
 from contrastkit.graph.cli import demo
+from contrastkit.graph.data import synthetic_graph
+from contrastkit.graph.train import GraphTrainConfig
 
 
 def test_graph_train_writes_metrics(tmp_path: Path) -> None:
-    assert main(["graph", "train", "--dataset", "synthetic", "--method", "grace", "--steps", "2", "--run-dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "graph",
+                "train",
+                "--dataset",
+                "synthetic",
+                "--method",
+                "grace",
+                "--steps",
+                "2",
+                "--run-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "graph_metrics.json").read_text())
     assert set(metrics) == {"clustering_kmeans", "clustering_kmeans_on_embeddings", "probe"}
     assert metrics["probe"][0]["protocol"] == "random_10_10_80"
+
+
+def test_every_config_field_is_a_flag_and_no_flag_changes_a_default() -> None:
+    args = build_parser(["graph"]).parse_args(["graph", "train"])
+    assert config_from_args(GraphTrainConfig, args, run_dir=None) == GraphTrainConfig(progress=True)
+    args = build_parser(["graph"]).parse_args(
+        "graph train --num-layers 1 --out-channels 512 --hops 2 --drop-edge 0.1 0.2 --activation elu --num-clusters none".split()
+    )
+    config = config_from_args(GraphTrainConfig, args)
+    assert (config.num_layers, config.out_channels, config.hops, config.drop_edge, config.activation) == (
+        1,
+        512,
+        2,
+        (0.1, 0.2),
+        "elu",
+    )
+
+
+def test_train_saves_embeddings_and_assignments_that_evaluate_scores_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = "graph train --method pamc --steps 3 --warmup-steps 0 --num-layers 1 --out-channels 16 --hops 2 --no-progress"
+    assert main([*argv.split(), "--run-dir", str(tmp_path)]) == 0
+    embeddings = torch.load(tmp_path / "embeddings.pt", weights_only=True)
+    assignments = pd.read_csv(tmp_path / "assignments.csv")
+    assert embeddings.shape == (2000, 16) and list(assignments.columns) == ["node", "cluster"]
+    assert assignments["node"].tolist() == list(range(2000)) and assignments["cluster"].between(0, 4).all()
+    capsys.readouterr()
+    assert main(["graph", "evaluate", "--run-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads((tmp_path / "graph_metrics.json").read_text())
+
+
+def test_train_reads_an_edge_list_and_a_feature_table(tmp_path: Path) -> None:
+    graph = synthetic_graph(60, 3, num_features=4, seed=0)
+    names = [f"n{i}" for i in range(graph.num_nodes)]
+    pd.DataFrame(
+        {
+            "source": [names[i] for i in graph.edge_index[0].tolist()],
+            "target": [names[j] for j in graph.edge_index[1].tolist()],
+        }
+    ).to_csv(tmp_path / "edges.csv", index=False)
+    table = pd.DataFrame(
+        graph.x.numpy(), index=pd.Index(names, name="node"), columns=[f"f{j}" for j in range(4)]
+    )
+    table.assign(label=[f"class{c}" for c in graph.y.tolist()]).to_csv(tmp_path / "nodes.csv")
+    files = ["--edges", str(tmp_path / "edges.csv"), "--features", str(tmp_path / "nodes.csv")]
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "graph",
+                "train",
+                *files,
+                "--label-column",
+                "label",
+                "--method",
+                "grace",
+                "--steps",
+                "2",
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((run / "graph_metrics.json").read_text())
+    assert 0.0 <= metrics["clustering_kmeans_on_embeddings"]["nmi"] <= 1.0
+    assert torch.load(run / "embeddings.pt", weights_only=True).shape == (60, 128)
+
+    with pytest.raises(SystemExit, match="--edges and --features go together"):
+        main(["graph", "train", "--edges", str(tmp_path / "edges.csv"), "--run-dir", str(run)])
+    with pytest.raises(ValueError, match="feature columns must be numeric"):
+        main(["graph", "train", *files, "--run-dir", str(run)])  # the label column read as a feature
+    with pytest.raises(ValueError, match="no label column 'class'"):
+        main(["graph", "train", *files, "--label-column", "class", "--run-dir", str(run)])
 
 
 def test_demo_reports_finite_metrics(tmp_path: Path) -> None:
