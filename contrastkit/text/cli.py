@@ -1,4 +1,4 @@
-"""``contrastkit text train ...`` and the text part of ``contrastkit demo``."""
+"""``contrastkit text train`` / ``text evaluate``, and the text part of ``contrastkit demo``."""
 
 from __future__ import annotations
 
@@ -71,8 +71,15 @@ def _train(args: argparse.Namespace) -> None:
     print(f"Saved the fine-tuned model to {args.output} (load it with SentenceTransformer({str(args.output)!r})).")
 
 
+def _evaluate(args: argparse.Namespace) -> None:
+    model = load_model(args.model, max_seq_length=args.max_seq_length, device=args.device)
+    frame = read_sts(args.eval)
+    report = {"spearman": sts_spearman_frame(model, frame), "pairs": len(frame)}
+    print(json.dumps({"model": str(args.model) if args.model else "all-MiniLM-L6-v2", "data": str(args.eval), **report}, indent=2))
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``contrastkit text train``."""
+    """Add ``contrastkit text train`` and ``contrastkit text evaluate``."""
     text = subparsers.add_parser("text", help="SimCSE-family sentence embeddings (sentence-transformers)")
     text_sub = text.add_subparsers(dest="text_command", required=True)
     train = text_sub.add_parser("train", help="fine-tune a SentenceTransformer and save it")
@@ -91,6 +98,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default=None, help="cpu, cuda ... (default: automatic)")
     train.set_defaults(func=_train)
+
+    evaluate = text_sub.add_parser("evaluate", help="Spearman correlation of cosine similarities with STS scores, for a saved or the base model")
+    evaluate.add_argument("--model", type=Path, default=None, help="folder written by `text train` (default: the base model)")
+    evaluate.add_argument("--eval", type=Path, required=True, help="STS-benchmark file (tab-separated, score in column 5)")
+    evaluate.add_argument("--max-seq-length", type=int, default=32)
+    evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: automatic)")
+    evaluate.set_defaults(func=_evaluate)
 
 
 def demo(run_dir: Path, seed: int) -> dict[str, float]:

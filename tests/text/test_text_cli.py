@@ -1,6 +1,8 @@
-"""The ``contrastkit text train`` command and its input formats."""
+"""The ``contrastkit text train`` / ``text evaluate`` commands and their input formats."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from sentence_transformers import SentenceTransformer
@@ -30,7 +32,7 @@ def test_load_columns_reads_each_format_for_each_kind_of_method(tmp_path):
         load_columns(tmp_path / "s.txt", "lines", "sup-simcse")
 
 
-def test_text_train_saves_a_loadable_sentence_transformers_folder(tmp_path):
+def test_text_train_saves_a_loadable_sentence_transformers_folder(tmp_path, capsys):
     (tmp_path / "s.txt").write_text("\n".join(f"Sentence number {i} is here." for i in range(8)) + "\n")
     (tmp_path / "dev.csv").write_text(STS_LINES)
     out = tmp_path / "model"
@@ -39,3 +41,10 @@ def test_text_train_saves_a_loadable_sentence_transformers_folder(tmp_path):
     reloaded = SentenceTransformer(str(out), device="cpu")
     assert reloaded.encode(["A test."]).shape == (1, 384)
     assert (out / "training" / "report.json").exists() and (out / "training" / "metrics.csv").exists()
+
+    capsys.readouterr()
+    main(["text", "evaluate", "--model", str(out), "--eval", str(tmp_path / "dev.csv"), "--device", "cpu"])
+    evaluated = json.loads(capsys.readouterr().out)
+    report = json.loads((out / "training" / "report.json").read_text())
+    assert evaluated["pairs"] == 4
+    assert evaluated["spearman"] == pytest.approx(report["dev_spearman_after"], abs=1e-6)
