@@ -38,3 +38,23 @@ def test_a_domain_command_imports_only_that_domain() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("domain", "module", "config_name"),
+    [("graph", "contrastkit.graph.train", "GraphTrainConfig"), ("rl", "contrastkit.rl.train", "RLConfig"),
+     ("recsys", "contrastkit.recsys.train", "RecsysConfig")],
+)
+def test_train_has_one_flag_per_config_field_and_no_flag_changes_a_default(domain: str, module: str, config_name: str) -> None:
+    import dataclasses
+    import importlib
+
+    from contrastkit.core.config_args import config_from_args
+
+    config = getattr(importlib.import_module(module), config_name)
+    args = build_parser([domain]).parse_args([domain, "train"])
+    # The command's own --run-dir is a Path beside the config's; graph shows progress bars by default.
+    own = {"run_dir": None} if domain == "graph" else {}
+    expected = config(**({"progress": True} if domain == "graph" else {}))
+    assert config_from_args(config, args, **own) == expected
+    assert {f.name for f in dataclasses.fields(config)} <= set(vars(args))

@@ -57,6 +57,10 @@ def _maybe_none(parse: Callable[[str], Any], optional: bool) -> Callable[[str], 
     return parse_or_none
 
 
+# A sentence ends at ". " but not at an ellipsis or "e.g. " / "i.e. ".
+_FULL_STOP = re.compile(r"(?<!\.)(?<!e\.g)(?<!i\.e)\.(?!\.)\s")
+
+
 def field_docs(config: type[Any]) -> dict[str, str]:
     """First sentence of each field's docstring in the class body of ``config`` (``{}`` when the
     source is not available, e.g. in a frozen executable)."""
@@ -75,7 +79,7 @@ def field_docs(config: type[Any]) -> dict[str, str]:
             and isinstance(after.value.value, str)
         ):
             text = re.sub(r":\w+:`([^`]*)`", r"\1", " ".join(after.value.value.split())).replace("``", "")
-            docs[node.target.id] = text.split(". ")[0].rstrip(".")
+            docs[node.target.id] = _FULL_STOP.split(text, maxsplit=1)[0].rstrip(".")
     return docs
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from contrastkit.core import data_root
+from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import build_sequences, leave_one_out, read_movielens, read_recbole_inter, synthetic_interactions
 from .evaluate import evaluate, recommend
-from .objectives import NEXT_ITEM_LOSSES
-from .train import MODELS, RecsysConfig, fit, load
+from .train import RecsysConfig, fit, load
 
 
 def resolve_data(name: str) -> pd.DataFrame:
@@ -37,21 +37,7 @@ def resolve_data(name: str) -> pd.DataFrame:
 
 
 def _train(args: argparse.Namespace) -> None:
-    config = RecsysConfig(
-        model=args.model,
-        loss=args.loss,
-        weight=args.weight,
-        temperature=args.temperature,
-        similarity=args.similarity,
-        mclrec_views=args.mclrec_views,
-        mclrec_beta=args.mclrec_beta,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_len=args.max_len,
-        seed=args.seed,
-        device=args.device,
-    )
+    config = config_from_args(RecsysConfig, args)
     split = leave_one_out(build_sequences(resolve_data(args.data), min_interactions=args.min_interactions), config.max_len)
     result = fit(split, config, run_dir=args.run_dir, progress=True)
     summary = {"config": dataclasses.asdict(config), "data": args.data, "min_interactions": args.min_interactions,
@@ -90,21 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = parser.add_subparsers(dest="recsys_command", required=True)
     train = sub.add_parser("train", help="train on a leave-one-out split, report full-ranking HR/NDCG")
     train.add_argument("--data", default="synthetic", help="'synthetic', 'ml-latest-small', a ratings.csv or a .inter file")
-    train.add_argument("--model", choices=MODELS, default="sasrec")
-    train.add_argument("--loss", choices=NEXT_ITEM_LOSSES, default="ce")
-    train.add_argument("--weight", type=float, default=0.1, help="weight of the contrastive term")
-    train.add_argument("--temperature", type=float, default=1.0, help="temperature of the contrastive term")
-    train.add_argument("--similarity", choices=["dot", "cosine"], default="dot", help="similarity of the contrastive term")
-    train.add_argument("--mclrec-views", choices=["cl4srec", "duorec"], default="cl4srec",
-                       help="MCLRec: the stochastic views its augmenters start from (cl4srec: the paper's)")
-    train.add_argument("--mclrec-beta", type=float, default=0.1, help="MCLRec: weight of the augmented-view terms")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--max-len", type=int, default=50)
-    train.add_argument("--min-interactions", type=int, default=5)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto")
+    train.add_argument("--min-interactions", type=int, default=5, help="drop users and items with fewer interactions")
+    add_config_arguments(train, RecsysConfig)
     train.add_argument("--run-dir", default="runs/recsys")
     train.set_defaults(func=_train)
     ev = sub.add_parser("evaluate", help="full-ranking HR/NDCG of a trained model (run-dir of 'train')")

@@ -17,6 +17,7 @@ class Settings:
     """Optimizer steps. Not the epochs."""
     lr: float = 1e-3
     name: str = "run"
+    """A name, e.g. the dataset's ("cora", "pubmed" ...). Used for folders."""
     mode: Literal["soft", "hard"] = "hard"
     """Membership: ``"soft"`` or ``"hard"`` (see :func:`pamc_loss`)."""
     fast: bool = False
@@ -91,6 +92,7 @@ def test_skip_and_command_defaults() -> None:
 def test_help_is_the_first_sentence_of_the_field_docstring_without_markup() -> None:
     assert field_docs(Settings) == {
         "steps": "Optimizer steps",
+        "name": 'A name, e.g. the dataset\'s ("cora", "pubmed" ...)',
         "mode": 'Membership: "soft" or "hard" (see pamc_loss)',
     }
     parser = argparse.ArgumentParser()

@@ -40,9 +40,7 @@ def test_graph_train_writes_metrics(tmp_path: Path) -> None:
     assert metrics["probe"][0]["protocol"] == "random_10_10_80"
 
 
-def test_every_config_field_is_a_flag_and_no_flag_changes_a_default() -> None:
-    args = build_parser(["graph"]).parse_args(["graph", "train"])
-    assert config_from_args(GraphTrainConfig, args, run_dir=None) == GraphTrainConfig(progress=True)
+def test_the_benchmark_settings_are_flags() -> None:
     args = build_parser(["graph"]).parse_args(
         "graph train --num-layers 1 --out-channels 512 --hops 2 --drop-edge 0.1 0.2 --activation elu --num-clusters none".split()
     )
