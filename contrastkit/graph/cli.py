@@ -96,6 +96,11 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
+    missing = [name for name in ("graph_run.json", "embeddings.pt") if not (args.run_dir / name).exists()]
+    if missing:
+        raise SystemExit(
+            f"{args.run_dir} has no {' or '.join(missing)}; run `contrastkit graph train --run-dir {args.run_dir}` first."
+        )
     run = json.loads((args.run_dir / "graph_run.json").read_text())
     data = _data(run["data"], run["seed"])
     embeddings = torch.load(args.run_dir / "embeddings.pt", weights_only=True)

@@ -66,6 +66,8 @@ def test_train_saves_embeddings_and_assignments_that_evaluate_scores_again(
     capsys.readouterr()
     assert main(["graph", "evaluate", "--run-dir", str(tmp_path)]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads((tmp_path / "graph_metrics.json").read_text())
+    with pytest.raises(SystemExit, match="has no graph_run.json or embeddings.pt; run `contrastkit graph train"):
+        main(["graph", "evaluate", "--run-dir", str(tmp_path / "elsewhere")])
 
 
 def test_train_reads_an_edge_list_and_a_feature_table(tmp_path: Path) -> None:
