@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+from contrastkit import __version__
+
 DOMAINS = ("core", "graph", "text", "timeseries", "rl", "recsys")
 
 
@@ -60,6 +62,7 @@ def build_parser(domains: Sequence[str] = DOMAINS[1:]) -> argparse.ArgumentParse
     parser = argparse.ArgumentParser(
         prog="contrastkit", description="Contrastive representation learning: a demo tour and one subcommand per domain."
     )
+    parser.add_argument("--version", action="version", version=f"contrastkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a short tour on built-in data (no download)")
     demo.add_argument("--run-dir", type=Path, default=Path("runs/demo"))

@@ -21,6 +21,17 @@ def test_core_demo_writes_summary_and_plot(tmp_path: Path) -> None:
     assert (tmp_path / "summary.md").read_text().startswith("| domain | metric | value |")
 
 
+def test_version_matches_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    import contrastkit
+
+    assert contrastkit.__version__ == version("contrastkit")
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"contrastkit {contrastkit.__version__}"
+
+
 def test_unknown_command_is_an_argparse_error() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["frobnicate"])
