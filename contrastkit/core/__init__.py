@@ -17,6 +17,7 @@ from .negatives import encode_ids, group_mask, mix_hard_negatives, topk_hard_neg
 from .nt_xent import NTXent, nt_xent
 from .pairwise_losses import margin_contrastive, n_pair, pair_distance, triplet
 from .paths import data_root
+from .plots import plot_embeddings, principal_components
 from .proto_nce import estimate_concentration, proto_nce
 from .similarity import (
     BilinearSimilarity,
@@ -75,7 +76,9 @@ __all__ = [
     "nt_xent",
     "pair_distance",
     "pairwise_similarity",
+    "plot_embeddings",
     "plot_history",
+    "principal_components",
     "proto_nce",
     "rank_offset",
     "resolve_device",

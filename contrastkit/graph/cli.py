@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import Data
 
-from contrastkit.core import data_root
+from contrastkit.core import data_root, plot_embeddings
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import from_pandas, load_planetoid, synthetic_graph
@@ -88,11 +88,14 @@ def _train(args: argparse.Namespace) -> None:
         pd.DataFrame({"node": range(data.num_nodes), "cluster": result.assignments.numpy()}).to_csv(
             args.run_dir / "assignments.csv", index=False
         )
+    colourings = {name: groups for name, groups in (("label", data.y), ("cluster", result.assignments)) if groups is not None}
+    if colourings:
+        plot_embeddings(result.embeddings, colourings, args.run_dir / "embeddings.png", seed=args.seed, title=config.method)
     run = {"data": inputs, "seed": args.seed, "assignment_source": result.assignment_source}
     (args.run_dir / "graph_run.json").write_text(json.dumps(run, indent=2))
     (args.run_dir / "graph_metrics.json").write_text(json.dumps(metrics, indent=2))
     print(json.dumps(metrics, indent=2))
-    print(f"Metrics, embeddings.pt, assignments.csv, checkpoint and curves are in {args.run_dir}/")
+    print(f"Metrics, embeddings.pt / .png, assignments.csv, checkpoint and curves are in {args.run_dir}/")
 
 
 def _evaluate(args: argparse.Namespace) -> None:

@@ -62,6 +62,7 @@ def test_train_saves_embeddings_and_assignments_that_evaluate_scores_again(
     embeddings = torch.load(tmp_path / "embeddings.pt", weights_only=True)
     assignments = pd.read_csv(tmp_path / "assignments.csv")
     assert embeddings.shape == (2000, 16) and list(assignments.columns) == ["node", "cluster"]
+    assert (tmp_path / "embeddings.png").read_bytes()[:4] == b"\x89PNG"
     assert assignments["node"].tolist() == list(range(2000)) and assignments["cluster"].between(0, 4).all()
     capsys.readouterr()
     assert main(["graph", "evaluate", "--run-dir", str(tmp_path)]) == 0
