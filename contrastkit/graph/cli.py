@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+from torch import Tensor
 from torch_geometric.data import Data
 
 from contrastkit.core import data_root, plot_embeddings
@@ -16,7 +17,7 @@ from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import from_pandas, load_planetoid, synthetic_graph
 from .evaluate import Protocol, clustering_scores, kmeans_assign, probe_scores
-from .train import GraphEmbedding, GraphTrainConfig, train_graph
+from .train import GraphTrainConfig, train_graph
 
 DEFAULT_ROOT = data_root() / "Planetoid"
 
@@ -28,20 +29,22 @@ def load_dataset(name: str, root: Path, seed: int) -> Data:
     return load_planetoid(root, {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}[name])
 
 
-def report(data: Data, result: GraphEmbedding, seed: int) -> dict[str, Any]:
+def report(
+    data: Data, embeddings: Tensor, assignments: Tensor | None, assignment_source: str, seed: int
+) -> dict[str, Any]:
     """Clustering of the learnt assignments and of k-means on the L2-normalised embeddings, and probe accuracy."""
     out: dict[str, Any] = {}
     if data.y is None:
         return out
     k = int(data.y.unique().numel())
-    if result.assignments is not None:
-        out[f"clustering_{result.assignment_source}"] = clustering_scores(data.y, result.assignments)
-    pred = kmeans_assign(result.embeddings, k, seed, normalize=True)[0]
+    if assignments is not None:
+        out[f"clustering_{assignment_source}"] = clustering_scores(data.y, assignments)
+    pred = kmeans_assign(embeddings, k, seed, normalize=True)[0]
     out["clustering_kmeans_on_embeddings"] = clustering_scores(data.y, pred)
     protocols: tuple[Protocol, ...] = (
         ("public", "random_10_10_80") if "train_mask" in data else ("random_10_10_80",)
     )
-    out["probe"] = [probe_scores(result.embeddings, data, p, seed=seed) for p in protocols]
+    out["probe"] = [probe_scores(embeddings, data, p, seed=seed) for p in protocols]
     return out
 
 
@@ -81,7 +84,7 @@ def _train(args: argparse.Namespace) -> None:
     data = _data(inputs, args.seed)
     config = config_from_args(GraphTrainConfig, args, run_dir=str(args.run_dir))
     result = train_graph(data, config)
-    metrics = report(data, result, args.seed)
+    metrics = report(data, result.embeddings, result.assignments, result.assignment_source, args.seed)
     args.run_dir.mkdir(parents=True, exist_ok=True)
     torch.save(result.embeddings, args.run_dir / "embeddings.pt")
     if result.assignments is not None:
@@ -113,8 +116,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         )
     path = args.run_dir / "assignments.csv"
     assignments = torch.tensor(pd.read_csv(path)["cluster"].to_numpy()) if path.exists() else None
-    saved = GraphEmbedding(embeddings, assignments, run["assignment_source"], torch.nn.Identity())
-    print(json.dumps(report(data, saved, run["seed"]), indent=2))
+    print(json.dumps(report(data, embeddings, assignments, run["assignment_source"], run["seed"]), indent=2))
 
 
 def register(subparsers: Any) -> None:
