@@ -156,12 +156,20 @@ class GRACEModel(nn.Module):
 
 
 class PamCModel(nn.Module):
-    """Encoder + clustering head for PamC. ``forward`` gives embeddings; ``head`` the soft assignments."""
+    """Encoder + clustering head for PamC. ``forward`` gives embeddings; ``head`` the soft assignments.
+
+    ``meta_assignments`` (a buffer, ``[N]`` long, empty unless set) holds the k-means memberships of
+    ``GraphTrainConfig(meta_nodes="kmeans")``; as a buffer it is checkpointed, so a resumed run
+    contrasts the same meta-nodes as an uninterrupted one.
+    """
+
+    meta_assignments: Tensor
 
     def __init__(self, encoder: GraphEncoder, num_clusters: int, alpha: float = 1.0) -> None:
         super().__init__()
         self.encoder = encoder
         self.head = ClusterHead(num_clusters, encoder.out_channels, alpha)
+        self.register_buffer("meta_assignments", torch.zeros(0, dtype=torch.long))
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         return self.encoder(x, edge_index)

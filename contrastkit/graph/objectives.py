@@ -316,10 +316,21 @@ class PamC(nn.Module):
             tau, temperature_mode="multiply", assignment="hard", aggregate="sum", cluster_weight=cluster_weight
         )
 
-    def forward(self, z: Tensor, q: Tensor, pos_index: Tensor, pos_weight: Tensor) -> Tensor:
+    def forward(
+        self, z: Tensor, q: Tensor, pos_index: Tensor, pos_weight: Tensor, meta_assignments: Tensor | None = None
+    ) -> Tensor:
+        """``meta_assignments`` (``[N]`` cluster ids, optional) replace the head's memberships for the
+        meta-nodes; the DEC term still trains the head's ``q``."""
+        memberships = q
+        if meta_assignments is not None:
+            if meta_assignments.shape != (q.shape[0],):
+                raise ValueError(
+                    f"PamC: meta_assignments must be [N={q.shape[0]}]; got {tuple(meta_assignments.shape)}."
+                )
+            memberships = F.one_hot(meta_assignments, q.shape[1]).to(q.dtype)
         loss = pamc_loss(
             z,
-            q,
+            memberships,
             pos_index,
             pos_weight,
             temperature=self.temperature,

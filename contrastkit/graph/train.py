@@ -24,6 +24,7 @@ from .models import Activation, DGIModel, GRACEModel, GraphEncoder, PamCModel
 from .objectives import GRACE, Aggregate, AssignmentMode, PamC, TemperatureMode, neighbourhood_weights
 
 Method = Literal["pamc", "grace", "dgi"]
+MetaNodeSource = Literal["head", "kmeans"]
 METHODS: tuple[Method, ...] = ("pamc", "grace", "dgi")
 
 
@@ -77,6 +78,12 @@ class GraphTrainConfig:
     """PamC: meta-node as the ``"mean"`` or the ``"sum"`` (reference code) of its members."""
     temperature_mode: TemperatureMode = "divide"
     """PamC: similarity ``/ tau`` (``"divide"``) or ``* tau`` (``"multiply"``, reference code)."""
+    meta_nodes: MetaNodeSource = "head"
+    """PamC: meta-node memberships from the clustering head (``"head"``: its argmax or soft
+    assignments, per ``assignment``; the paper and the reference code) or from k-means on the
+    L2-normalised embeddings of the whole graph, refreshed every ``recluster_every`` steps
+    (``"kmeans"``, hard; full-graph training only). Either way the DEC term trains the head, whose
+    argmax is the returned ``assignments``. On Cora "kmeans" raised the NMI (see the README)."""
     warmup_steps: int = 150
     """PamC: steps during which the head's centroids are re-set by k-means on the current embeddings
     every ``recluster_every`` steps (they are set once before the first step in any case); after it
@@ -105,6 +112,11 @@ class GraphTrainConfig:
             raise ValueError(
                 "GraphTrainConfig: steps and recluster_every must be > 0 and warmup_steps >= 0; got "
                 f"{self.steps}, {self.recluster_every}, {self.warmup_steps}."
+            )
+        if self.meta_nodes == "kmeans" and self.batch_size is not None:
+            raise ValueError(
+                "GraphTrainConfig: meta_nodes='kmeans' clusters the whole graph's embeddings; it needs "
+                "full-graph training (batch_size=None). Use meta_nodes='head' with mini-batches."
             )
         for name in ("drop_edge", "mask_feature"):
             if len(getattr(self, name)) != 2:
@@ -201,7 +213,8 @@ def make_step(config: GraphTrainConfig) -> Callable[[nn.Module, Data], Tensor]:
     def pamc_step(model: nn.Module, batch: Data) -> Tensor:
         assert isinstance(model, PamCModel)
         z = model(batch.x, batch.edge_index)
-        return objective(z, model.head(z), batch.pos_index, batch.pos_weight)
+        meta = model.meta_assignments if config.meta_nodes == "kmeans" else None
+        return objective(z, model.head(z), batch.pos_index, batch.pos_weight, meta)
 
     return pamc_step
 
@@ -252,13 +265,23 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
         _, centroids = kmeans_assign(embed(model, data), k, seed=config.seed)
         model.head.init_from(centroids.to(model.head.centroids.device))
 
+    def cluster_meta_nodes(model: nn.Module) -> None:
+        assert isinstance(model, PamCModel)
+        assert k is not None
+        assignments = kmeans_assign(embed(model, data), k, seed=config.seed, normalize=True)[0]
+        model.meta_assignments = assignments.to(model.meta_assignments.device)
+
     def after_step(model: nn.Module, step: int) -> None:
         if step <= config.warmup_steps and step % config.recluster_every == 0:
             init_centroids(model)
+        if config.meta_nodes == "kmeans" and step % config.recluster_every == 0:
+            cluster_meta_nodes(model)
 
     pamc = config.method == "pamc"
     if pamc:
         init_centroids(model.to(device))
+        if config.meta_nodes == "kmeans":
+            cluster_meta_nodes(model)
     train_config = TrainConfig(
         max_steps=config.steps,
         lr=config.lr,

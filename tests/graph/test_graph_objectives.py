@@ -194,6 +194,20 @@ def test_pamc_module_adds_the_dec_term_and_reference_config() -> None:
     assert float(ref) == pytest.approx(float(expected))
 
 
+def test_pamc_module_takes_meta_node_memberships_from_given_ids_and_trains_the_head_by_dec() -> None:
+    n = 12
+    z, q = torch.randn(n, 4), torch.softmax(torch.randn(n, 3), 1)
+    index, weight = neighbourhood_weights(torch.tensor(_graph(n, 2)).T, n, 1)
+    ids = torch.arange(n) % 3
+    memberships = torch.nn.functional.one_hot(ids, 3).float()
+    full = PamC(0.5, assignment="soft", cluster_weight=0.3)(z, q, index, weight, ids)
+    expected = pamc_loss(z, memberships, index, weight, temperature=0.5, assignment="soft") + 0.3 * clustering_kl(q)
+    assert float(full) == pytest.approx(float(expected), rel=1e-6)
+    assert float(full) != pytest.approx(float(PamC(0.5, assignment="hard", cluster_weight=0.3)(z, q, index, weight)))
+    with pytest.raises(ValueError, match=r"meta_assignments must be \[N=12\]"):
+        PamC(0.5)(z, q, index, weight, ids[:-1])
+
+
 def test_target_distribution_and_kl_match_loops() -> None:
     q = torch.softmax(torch.randn(7, 3, dtype=torch.float64), 1)
     f = [sum(q[i, k].item() for i in range(7)) for k in range(3)]

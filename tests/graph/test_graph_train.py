@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,30 @@ def test_pamc_minibatches_and_resume_to_the_same_model(graph: Data, tmp_path: Pa
     again = train_graph(graph, config)
     assert torch.equal(first.embeddings, again.embeddings)
     assert (tmp_path / "metrics.csv").exists()
+
+
+def test_pamc_kmeans_meta_nodes_refresh_and_resume_exactly(graph: Data, tmp_path: Path) -> None:
+    config = dict(method="pamc", meta_nodes="kmeans", recluster_every=2, warmup_steps=0, device="cpu", **SMALL)
+    whole = train_graph(graph, GraphTrainConfig(steps=6, **config))  # type: ignore[arg-type]
+    meta = whole.model.meta_assignments
+    assert meta.shape == (300,) and set(meta.tolist()) == {0, 1, 2}
+    # k-means of the embeddings at the last refresh (step 6, the end) is what the model holds.
+    expected = kmeans_assign(whole.embeddings, 3, seed=0, normalize=True)[0]
+    assert torch.equal(meta, expected)
+    # Stopped after step 3 (between refreshes) and resumed: the same model as the uninterrupted run.
+    stopped, tampered = tmp_path / "stopped", tmp_path / "tampered"
+    train_graph(graph, GraphTrainConfig(steps=3, run_dir=str(stopped), **config))  # type: ignore[arg-type]
+    shutil.copytree(stopped, tampered)
+    resumed = train_graph(graph, GraphTrainConfig(steps=6, run_dir=str(stopped), **config))  # type: ignore[arg-type]
+    assert torch.equal(resumed.embeddings, whole.embeddings)
+    # Step 4 contrasts the meta-nodes stored in the checkpoint: other memberships there, another model.
+    checkpoint = torch.load(tampered / "checkpoint.pt", weights_only=False)
+    checkpoint["model"]["meta_assignments"] = torch.arange(300) % 3  # not a relabelling: other node sets
+    torch.save(checkpoint, tampered / "checkpoint.pt")
+    other = train_graph(graph, GraphTrainConfig(steps=6, run_dir=str(tampered), **config))  # type: ignore[arg-type]
+    assert not torch.equal(other.embeddings, whole.embeddings)
+    with pytest.raises(ValueError, match="meta_nodes='kmeans' .* needs full-graph training"):
+        GraphTrainConfig(meta_nodes="kmeans", batch_size=100)
 
 
 def test_messy_graph_trains_without_nan() -> None:
