@@ -1,5 +1,8 @@
 """The ``contrastkit`` command: ``contrastkit demo`` and one subcommand per domain.
 
+Bad input (a ``ValueError`` or ``FileNotFoundError`` from the library) ends the command with its
+message and exit status 1; set ``CONTRASTKIT_TRACEBACK=1`` to see the traceback instead.
+
 Each domain package provides ``cli.py`` with ``register(subparsers)`` (its subcommand) and
 ``demo(run_dir, seed) -> dict[str, float]`` (its part of the tour). Domains whose optional
 dependencies are missing are skipped with the reason.
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -81,7 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `contrastkit graph ...` imports only the graph domain (not sentence-transformers, SB3, ...).
     domains = argv[:1] if argv[:1] and argv[0] in DOMAINS[1:] else DOMAINS[1:]
     args = build_parser(domains).parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError) as exc:
+        # The library's bad-input errors name the rule that was broken; a user of the command wants
+        # that sentence, not a traceback. CONTRASTKIT_TRACEBACK=1 keeps the traceback for debugging.
+        if os.environ.get("CONTRASTKIT_TRACEBACK"):
+            raise
+        raise SystemExit(f"contrastkit {' '.join(argv[:2])}: error: {exc}") from exc
     return 0
 
 

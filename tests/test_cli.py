@@ -37,6 +37,18 @@ def test_unknown_command_is_an_argparse_error() -> None:
         build_parser().parse_args(["frobnicate"])
 
 
+def test_bad_input_ends_the_command_with_the_rule_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["timeseries", "train", "--steps", "0", "--run-dir", str(tmp_path)]
+    monkeypatch.delenv("CONTRASTKIT_TRACEBACK", raising=False)
+    with pytest.raises(SystemExit, match=r"^contrastkit timeseries train: error: TrainConfig: max_steps must be > 0"):
+        main(argv)
+    monkeypatch.setenv("CONTRASTKIT_TRACEBACK", "1")
+    with pytest.raises(ValueError, match="max_steps must be > 0"):
+        main(argv)
+
+
 def test_a_domain_command_imports_only_that_domain() -> None:
     import subprocess
     import sys

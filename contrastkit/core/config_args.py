@@ -79,7 +79,7 @@ def field_docs(config: type[Any]) -> dict[str, str]:
             and isinstance(after.value.value, str)
         ):
             text = re.sub(r":\w+:`([^`]*)`", r"\1", " ".join(after.value.value.split())).replace("``", "")
-            docs[node.target.id] = _FULL_STOP.split(text, maxsplit=1)[0].rstrip(".")
+            docs[node.target.id] = re.sub(r"(?<!\.)\.$", "", _FULL_STOP.split(text, maxsplit=1)[0].strip())
     return docs
 
 
@@ -89,24 +89,34 @@ def add_config_arguments(
     *,
     skip: Iterable[str] = (),
     defaults: dict[str, Any] | None = None,
+    aliases: dict[str, str] | None = None,
 ) -> None:
     """Add ``--field-name`` for every field of the dataclass ``config`` except those in ``skip``.
 
-    ``defaults`` overrides the dataclass defaults for this command (e.g. ``progress=True``).
+    ``defaults`` overrides the dataclass defaults for this command (e.g. ``progress=True``);
+    ``aliases`` gives a field a second, shorter flag (e.g. ``{"max_steps": "--steps"}``), so a
+    command keeps the flags its users already type.
 
     Raises:
         TypeError: ``config`` is not a dataclass, or a field's annotation has no command-line form.
+        ValueError: ``skip``, ``defaults`` or ``aliases`` names a field that ``config`` does not have.
     """
     if not (isinstance(config, type) and dataclasses.is_dataclass(config)):
         raise TypeError(f"add_config_arguments: expected a dataclass type; got {config!r}.")
     hints = typing.get_type_hints(config)
     docs = field_docs(config)
     overrides = defaults or {}
+    extra_flags = aliases or {}
     skipped = set(skip)
+    names = {field.name for field in dataclasses.fields(config)}
+    unknown = sorted((skipped | set(overrides) | set(extra_flags)) - names)
+    if unknown:
+        raise ValueError(f"add_config_arguments: {config.__name__} has no fields {unknown}.")
     for field in dataclasses.fields(config):
         if field.name in skipped or not field.init:
             continue
-        flag = "--" + field.name.replace("_", "-")
+        flags = ["--" + field.name.replace("_", "-")] + ([extra_flags[field.name]] if field.name in extra_flags else [])
+        dest = {"dest": field.name}
         default = overrides.get(field.name, field.default)
         factory = field.default_factory
         if default is dataclasses.MISSING and callable(factory):
@@ -121,7 +131,7 @@ def add_config_arguments(
         ).replace("%", "%%")
         if annotation is bool:
             parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=default, help=help_default
+                *flags, action=argparse.BooleanOptionalAction, default=default, help=help_default, **dest
             )
         elif get_origin(annotation) is tuple:
             items = get_args(annotation)
@@ -129,7 +139,8 @@ def add_config_arguments(
             parse, choices = _scalar(items[0], False)
             nargs: int | str = "+" if repeated else len(items)
             parser.add_argument(
-                flag,
+                *flags,
+                **dest,
                 type=parse,
                 nargs=nargs,
                 choices=choices,
@@ -139,7 +150,7 @@ def add_config_arguments(
             )
         else:
             parse, choices = _scalar(annotation, optional)
-            parser.add_argument(flag, type=parse, choices=choices, default=default, help=help_default)
+            parser.add_argument(*flags, **dest, type=parse, choices=choices, default=default, help=help_default)
 
 
 def config_from_args(config: type[T], args: argparse.Namespace, **overrides: Any) -> T:

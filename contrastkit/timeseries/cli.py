@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from contrastkit.core import TrainConfig, atomic_save, data_root, seed_everything
+from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import WindowDataset, make_windows, read_recordings, read_uci_eeg, synthetic_recordings
 from .evaluate import (
@@ -50,7 +51,7 @@ class DataSpec:
     seed: int = 0
     """Seed of the patient split (with ``folds``: of the patients' assignment to folds)."""
     folds: int | None = None
-    """Patient-level cross-validation: test fold ``fold`` of ``folds`` (:func:`patient_folds`); None: a random split."""
+    """Number of patient-level cross-validation folds (:func:`patient_folds`); None: one random split."""
     fold: int = 0
     """Which fold is tested when ``folds`` is set (the next one validates)."""
 
@@ -87,14 +88,9 @@ def _weights(levels: str, weights: str | None) -> LevelWeights:
     return LevelWeights(**{lv: dict(zip(names, values, strict=True)).get(lv, 0.0) for lv in LEVELS})
 
 
-def _spec(args: argparse.Namespace) -> DataSpec:
-    channels = tuple(c for c in args.channels.split(",") if c) if args.channels else None
-    return DataSpec(args.data, args.data_root, args.window, args.stride, args.decimate, channels, args.seed,
-                    args.folds, args.fold)
-
-
 def cmd_train(args: argparse.Namespace) -> None:
-    spec = _spec(args)
+    channels = tuple(c for c in args.channels.split(",") if c) if args.channels else None
+    spec = config_from_args(DataSpec, args, channels=channels)
     try:
         weights = _weights(args.levels, args.weights)
     except ValueError as exc:
@@ -106,11 +102,11 @@ def cmd_train(args: argparse.Namespace) -> None:
     train_ds = ds.subset(split.train)
     print(f"{len(ds)} samples, {ds.x.shape[1]} channels x {ds.x.shape[2]} steps; "
           f"pretraining on {len(split.train)} samples of the training patients with {weights}")
-    seed_everything(args.seed)
-    encoder = EncoderConfig(out_dim=args.dim, hidden=args.hidden, depth=args.depth).build(ds.x.shape[1])
+    seed_everything(spec.seed)
+    encoder = config_from_args(EncoderConfig, args).build(ds.x.shape[1])
     run_dir = Path(args.run_dir)
-    cfg = TrainConfig(max_steps=args.steps, lr=args.lr, seed=args.seed, run_dir=str(run_dir / "pretrain"))
-    pretrain(train_ds, encoder, PretrainConfig(weights=weights), cfg)
+    cfg = config_from_args(TrainConfig, args, run_dir=str(run_dir / "pretrain"))  # its seed is the split's --seed
+    pretrain(train_ds, encoder, config_from_args(PretrainConfig, args, weights=weights), cfg)
     atomic_save(
         {"encoder": encoder_state(encoder), "data": dataclasses.asdict(spec), "weights": dataclasses.asdict(weights)},
         run_dir / "encoder.pt",
@@ -150,25 +146,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     evaluate = sub.add_parser("evaluate", help="patient-independent linear probe / fine-tuning of a trained encoder")
     for p in (train, evaluate):
         p.add_argument("--run-dir", default="runs/timeseries", help="where encoder.pt and metrics go")
-        p.add_argument("--lr", type=float, default=1e-3)
-    defaults = DataSpec()
-    train.add_argument("--data", default="synthetic", help="synthetic | uci-eeg | path to .npz/.csv/.parquet")
-    train.add_argument("--data-root", default=defaults.data_root, help="folder containing uci-eeg/")
+    add_config_arguments(train, DataSpec, skip=("channels",))
+    train.add_argument("--channels", default=None, help="comma-separated channel names to keep")
     train.add_argument("--levels", default=",".join(LEVELS), help="comma-separated subset of " + ",".join(LEVELS))
     train.add_argument("--weights", default=None, help="one weight per level (default: equal), e.g. 0.1,0.7,0.1,0.1")
-    train.add_argument("--window", type=int, default=defaults.window)
-    train.add_argument("--stride", type=int, default=defaults.stride)
-    train.add_argument("--decimate", type=int, default=defaults.decimate)
-    train.add_argument("--channels", default=None, help="comma-separated channel names to keep")
-    train.add_argument("--steps", type=int, default=300)
-    train.add_argument("--dim", type=int, default=EncoderConfig.out_dim)
-    train.add_argument("--hidden", type=int, default=EncoderConfig.hidden)
-    train.add_argument("--depth", type=int, default=EncoderConfig.depth)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--folds", type=int, default=None,
-                       help="patient-level K-fold cross-validation instead of a random split (evaluate reuses it)")
-    train.add_argument("--fold", type=int, default=0, help="with --folds: the test fold (the next one validates)")
+    add_config_arguments(train, EncoderConfig, aliases={"out_dim": "--dim"})
+    add_config_arguments(train, PretrainConfig, skip=("weights",))
+    add_config_arguments(
+        train,
+        TrainConfig,
+        skip=("seed", "run_dir", "eval_every", "monitor", "mode", "patience"),  # no evaluation while pretraining
+        defaults={"max_steps": 300},
+        aliases={"max_steps": "--steps"},
+    )
     train.set_defaults(func=cmd_train)
+    evaluate.add_argument("--lr", type=float, default=1e-3, help="learning rate of fine-tuning (the linear probe is a logistic regression)")
     evaluate.add_argument("--fractions", default="1,0.1,0.01", help="fractions of the training labels")
     evaluate.add_argument("--protocols", default="linear,finetune")
     evaluate.add_argument("--finetune-steps", type=int, default=150)

@@ -89,6 +89,18 @@ def test_skip_and_command_defaults() -> None:
     assert config_from_args(Settings, args, lr=0.1) == Settings(steps=99, lr=0.1)
 
 
+def test_an_alias_is_a_second_flag_for_the_same_field() -> None:
+    aliases = {"steps": "--iters", "widths": "-w", "fast": "--quick"}
+    assert parse(["--iters", "5", "-w", "1", "2", "--quick"], aliases=aliases) == Settings(steps=5, widths=(1, 2), fast=True)
+    assert parse(["--steps", "6", "--no-quick"], aliases=aliases) == Settings(steps=6, fast=False)
+
+
+def test_names_of_fields_that_do_not_exist_are_errors() -> None:
+    for kwargs in ({"skip": ("nme",)}, {"defaults": {"step": 1}}, {"aliases": {"epochs": "--e"}}):
+        with pytest.raises(ValueError, match="Settings has no fields"):
+            add_config_arguments(argparse.ArgumentParser(), Settings, **kwargs)  # type: ignore[arg-type]
+
+
 def test_help_is_the_first_sentence_of_the_field_docstring_without_markup() -> None:
     assert field_docs(Settings) == {
         "steps": "Optimizer steps",

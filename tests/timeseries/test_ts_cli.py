@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Sequence
 
 import pytest
 import torch
 
+from contrastkit.core import TrainConfig
 from contrastkit.timeseries.cli import DataSpec, register
+from contrastkit.timeseries.objectives import LevelWeights
+from contrastkit.timeseries.train import EncoderConfig, PretrainConfig
 from contrastkit.timeseries.evaluate import patient_folds
 
 
@@ -67,3 +71,44 @@ def test_parser_defaults_match_the_issue_example() -> None:
     args = build_parser().parse_args(["timeseries", "train", "--data", "uci-eeg", "--levels",
                                       "observation,sample,trial,patient"])
     assert args.data == "uci-eeg" and args.levels == "observation,sample,trial,patient"
+
+
+def _captured_pretrain(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Replace the CLI's pretraining by a recorder of what it would have been given."""
+    import contrastkit.timeseries.cli as cli
+
+    seen: dict[str, object] = {}
+
+    def record(ds, encoder, config, train):  # type: ignore[no-untyped-def]
+        seen.update(encoder=encoder, config=config, train=train)
+
+    monkeypatch.setattr(cli, "pretrain", record)
+    return seen
+
+
+def test_no_flags_give_the_library_defaults(tmp_path, monkeypatch) -> None:
+    seen = _captured_pretrain(monkeypatch)
+    main(["timeseries", "train", "--run-dir", str(tmp_path)])
+    assert seen["config"] == PretrainConfig()
+    assert seen["train"] == TrainConfig(max_steps=300, run_dir=str(tmp_path / "pretrain"))
+    encoder, defaults = seen["encoder"], EncoderConfig()
+    assert (encoder.out_dim, encoder.hidden, encoder.depth, encoder.dropout.p) == (  # type: ignore[attr-defined]
+        defaults.out_dim, defaults.hidden, defaults.depth, defaults.dropout)
+    assert torch.load(tmp_path / "encoder.pt", weights_only=False)["data"] == dataclasses.asdict(DataSpec())
+
+
+def test_every_pretraining_setting_is_a_flag(tmp_path, monkeypatch) -> None:
+    seen = _captured_pretrain(monkeypatch)
+    main(["timeseries", "train", "--run-dir", str(tmp_path), "--levels", "sample,trial", "--weights", "0.3,0.7",
+          "--temperature", "0.2", "--observation-temperature", "0.5", "--mask-mode", "continuous", "--mask-keep", "0.7",
+          "--patients-per-batch", "2", "--trials-per-patient", "3", "--samples-per-trial", "3", "--out-dim", "16",
+          "--dropout", "0.0", "--max-steps", "7", "--lr", "0.01", "--weight-decay", "0.1", "--grad-clip", "1.0",
+          "--no-progress", "--seed", "3"])
+    assert seen["config"] == PretrainConfig(
+        weights=LevelWeights(observation=0.0, sample=0.3, trial=0.7, patient=0.0), temperature=0.2,
+        observation_temperature=0.5, mask_mode="continuous", mask_keep=0.7, patients_per_batch=2,
+        trials_per_patient=3, samples_per_trial=3,
+    )
+    assert seen["train"] == TrainConfig(max_steps=7, lr=0.01, weight_decay=0.1, grad_clip=1.0, progress=False,
+                                        seed=3, run_dir=str(tmp_path / "pretrain"))
+    assert (seen["encoder"].out_dim, seen["encoder"].dropout.p) == (16, 0.0)  # type: ignore[attr-defined]
