@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from contrastkit.core import TrainConfig
+from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import frame_columns, read_sentences, read_sts, sts_triples, synthetic_sts, unique_sentences
 from .evaluate import sts_spearman, sts_spearman_frame
@@ -45,7 +46,8 @@ def load_columns(path: Path, file_format: str, method: Method) -> list[list[str]
 
 
 def _train(args: argparse.Namespace) -> None:
-    model = load_model(args.model, max_seq_length=args.max_seq_length, device=args.device)
+    config = config_from_args(TrainConfig, args, run_dir=str(args.output / "training"))
+    model = load_model(args.model, max_seq_length=args.max_seq_length, device=None if config.device == "auto" else config.device)
     columns = load_columns(args.train, args.format, args.method)
     dev = read_sts(args.eval) if args.eval is not None else None
     report: dict[str, float] = {}
@@ -53,14 +55,6 @@ def _train(args: argparse.Namespace) -> None:
         report["dev_spearman_before"] = sts_spearman_frame(model, dev)
         print(f"STS dev Spearman before training: {report['dev_spearman_before']:.4f}")
     loss = build_loss(args.method, model, temperature=args.temperature, chunk_size=args.chunk_size)
-    config = TrainConfig(
-        max_steps=args.steps,
-        lr=args.lr,
-        seed=args.seed,
-        device=args.device or "auto",
-        run_dir=str(args.output / "training"),
-        log_every=10,
-    )
     trainer = fit(loss, columns, config, batch_size=args.batch_size)
     model.save(str(args.output))
     if dev is not None:
@@ -89,14 +83,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train.add_argument("--format", choices=FORMATS, default="lines", help="lines | sts | pairs (TSV with header)")
     train.add_argument("--eval", type=Path, default=None, help="STS-benchmark file for Spearman before/after")
     train.add_argument("--output", type=Path, default=Path("runs/text"), help="folder of the saved model")
-    train.add_argument("--steps", type=int, default=500)
     train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=3e-5)
     train.add_argument("--temperature", type=float, default=0.05)
     train.add_argument("--max-seq-length", type=int, default=32)
     train.add_argument("--chunk-size", type=int, default=None, help="tile the loss (large batches)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default=None, help="cpu, cuda ... (default: automatic)")
+    add_config_arguments(
+        train,
+        TrainConfig,
+        skip=("run_dir", "eval_every", "monitor", "mode", "patience"),  # STS is scored before and after, not during
+        defaults={"max_steps": 500, "lr": 3e-5},
+        aliases={"max_steps": "--steps"},
+    )
     train.set_defaults(func=_train)
 
     evaluate = text_sub.add_parser("evaluate", help="Spearman correlation of cosine similarities with STS scores, for a saved or the base model")

@@ -48,3 +48,18 @@ def test_text_train_saves_a_loadable_sentence_transformers_folder(tmp_path, caps
     report = json.loads((out / "training" / "report.json").read_text())
     assert evaluated["pairs"] == 4
     assert evaluated["spearman"] == pytest.approx(report["dev_spearman_after"], abs=1e-6)
+
+
+def test_text_train_takes_every_trainer_setting_with_its_own_defaults():
+    from contrastkit.cli import build_parser
+    from contrastkit.core import TrainConfig
+    from contrastkit.core.config_args import config_from_args
+
+    parser = build_parser(["text"])
+    args = parser.parse_args(["text", "train", "--train", "s.txt"])
+    assert config_from_args(TrainConfig, args, run_dir=None) == TrainConfig(max_steps=500, lr=3e-5)
+    args = parser.parse_args(["text", "train", "--train", "s.txt", "--steps", "3", "--weight-decay", "0.01",
+                              "--grad-clip", "1", "--mixed-precision", "--no-progress", "--device", "cpu", "--seed", "2"])
+    assert config_from_args(TrainConfig, args, run_dir=None) == TrainConfig(
+        max_steps=3, lr=3e-5, weight_decay=0.01, grad_clip=1.0, mixed_precision=True, progress=False, device="cpu", seed=2
+    )

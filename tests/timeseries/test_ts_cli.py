@@ -12,9 +12,9 @@ import torch
 
 from contrastkit.core import TrainConfig
 from contrastkit.timeseries.cli import DataSpec, register
+from contrastkit.timeseries.evaluate import patient_folds
 from contrastkit.timeseries.objectives import LevelWeights
 from contrastkit.timeseries.train import EncoderConfig, PretrainConfig
-from contrastkit.timeseries.evaluate import patient_folds
 
 
 def build_parser() -> argparse.ArgumentParser:
