@@ -116,7 +116,6 @@ def add_config_arguments(
         if field.name in skipped or not field.init:
             continue
         flags = ["--" + field.name.replace("_", "-")] + ([extra_flags[field.name]] if field.name in extra_flags else [])
-        dest = {"dest": field.name}
         default = overrides.get(field.name, field.default)
         factory = field.default_factory
         if default is dataclasses.MISSING and callable(factory):
@@ -131,7 +130,7 @@ def add_config_arguments(
         ).replace("%", "%%")
         if annotation is bool:
             parser.add_argument(
-                *flags, action=argparse.BooleanOptionalAction, default=default, help=help_default, **dest
+                *flags, action=argparse.BooleanOptionalAction, default=default, help=help_default, dest=field.name
             )
         elif get_origin(annotation) is tuple:
             items = get_args(annotation)
@@ -140,7 +139,7 @@ def add_config_arguments(
             nargs: int | str = "+" if repeated else len(items)
             parser.add_argument(
                 *flags,
-                **dest,
+                dest=field.name,
                 type=parse,
                 nargs=nargs,
                 choices=choices,
@@ -150,7 +149,7 @@ def add_config_arguments(
             )
         else:
             parse, choices = _scalar(annotation, optional)
-            parser.add_argument(*flags, **dest, type=parse, choices=choices, default=default, help=help_default)
+            parser.add_argument(*flags, dest=field.name, type=parse, choices=choices, default=default, help=help_default)
 
 
 def config_from_args(config: type[T], args: argparse.Namespace, **overrides: Any) -> T:
