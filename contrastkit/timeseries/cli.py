@@ -129,6 +129,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         fractions=_floats(args.fractions),
         protocols=[p for p in args.protocols.split(",") if p],  # type: ignore[misc]
         finetune_config=TrainConfig(max_steps=args.finetune_steps, lr=args.lr, progress=False),
+        encoder_lr=args.encoder_lr,
+        head_init=args.head_init,
         label_draws=args.label_draws,
         seed=spec.seed,
     )
@@ -164,6 +166,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     evaluate.add_argument("--fractions", default="1,0.1,0.01", help="fractions of the training labels")
     evaluate.add_argument("--protocols", default="linear,finetune")
     evaluate.add_argument("--finetune-steps", type=int, default=150)
+    evaluate.add_argument("--encoder-lr", type=float, default=None,
+                          help="the encoder's fine-tuning rate, e.g. 1e-4 below the head's --lr (default: --lr)")
+    evaluate.add_argument("--head-init", choices=("random", "probe"), default="random",
+                          help="fine-tune from a random head or from the fitted linear probe (LP-FT)")
     evaluate.add_argument("--label-draws", type=int, default=1,
                           help="average fractions below 1 over this many draws of the labelled subset")
     evaluate.set_defaults(func=cmd_evaluate)

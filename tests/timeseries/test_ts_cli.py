@@ -112,3 +112,19 @@ def test_every_pretraining_setting_is_a_flag(tmp_path, monkeypatch) -> None:
     assert seen["train"] == TrainConfig(max_steps=7, lr=0.01, weight_decay=0.1, grad_clip=1.0, progress=False,
                                         seed=3, run_dir=str(tmp_path / "pretrain"))
     assert (seen["encoder"].out_dim, seen["encoder"].dropout.p) == (16, 0.0)  # type: ignore[attr-defined]
+
+
+def test_evaluate_passes_the_fine_tuning_options(tmp_path, monkeypatch) -> None:
+    import contrastkit.timeseries.cli as cli
+
+    run = str(tmp_path / "run")
+    main(["timeseries", "train", "--levels", "sample", "--steps", "1", "--dim", "8", "--hidden", "8", "--depth", "1",
+          "--no-progress", "--run-dir", run])
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(cli, "evaluate_encoder", lambda *a, **kw: seen.update(kw) or {"x": 1.0})
+    main(["timeseries", "evaluate", "--run-dir", run, "--encoder-lr", "1e-4", "--head-init", "probe", "--lr", "0.01",
+          "--finetune-steps", "5"])
+    assert (seen["encoder_lr"], seen["head_init"]) == (1e-4, "probe")
+    assert seen["finetune_config"] == TrainConfig(max_steps=5, lr=0.01, progress=False)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["timeseries", "evaluate", "--head-init", "warm"])
