@@ -12,7 +12,7 @@ from contrastkit.core.config_args import add_config_arguments, config_from_args
 from .data import frame_columns, read_sentences, read_sts, sts_triples, synthetic_sts, unique_sentences
 from .evaluate import sts_spearman, sts_spearman_frame
 from .models import load_model
-from .train import METHODS, Method, build_loss, fit
+from .train import METHOD_OPTIONS, METHODS, Method, build_loss, fit
 
 FORMATS = ("lines", "sts", "pairs")
 
@@ -48,13 +48,15 @@ def load_columns(path: Path, file_format: str, method: Method) -> list[list[str]
 def _train(args: argparse.Namespace) -> None:
     config = config_from_args(TrainConfig, args, run_dir=str(args.output / "training"))
     model = load_model(args.model, max_seq_length=args.max_seq_length, device=None if config.device == "auto" else config.device)
+    given = {name: getattr(args, name) for names in METHOD_OPTIONS.values() for name in names}
+    options = {name: value for name, value in given.items() if value is not None}
+    loss = build_loss(args.method, model, temperature=args.temperature, chunk_size=args.chunk_size, **options)
     columns = load_columns(args.train, args.format, args.method)
     dev = read_sts(args.eval) if args.eval is not None else None
     report: dict[str, float] = {}
     if dev is not None:
         report["dev_spearman_before"] = sts_spearman_frame(model, dev)
         print(f"STS dev Spearman before training: {report['dev_spearman_before']:.4f}")
-    loss = build_loss(args.method, model, temperature=args.temperature, chunk_size=args.chunk_size)
     trainer = fit(loss, columns, config, batch_size=args.batch_size)
     model.save(str(args.output))
     if dev is not None:
@@ -87,6 +89,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train.add_argument("--temperature", type=float, default=0.05)
     train.add_argument("--max-seq-length", type=int, default=32)
     train.add_argument("--chunk-size", type=int, default=None, help="tile the loss (large batches)")
+    esimcse = train.add_argument_group("esimcse only (defaults: the paper's)")
+    esimcse.add_argument("--repetition-rate", type=float, default=None, help="duplication rate of the word-repetition positive (0.32)")
+    esimcse.add_argument("--momentum", type=float, default=None, help="EMA rate of the key encoder (0.995)")
+    esimcse.add_argument("--queue-size", type=int, default=None, help="negatives kept from past batches (160)")
+    debiased = train.add_argument_group("debiased only")
+    debiased.add_argument("--false-negative-threshold", type=float, default=None,
+                          help="drop negatives whose cosine under the frozen copy is above this (0.8; 1.0 drops nothing)")
+    debiased.add_argument("--n-bins", type=int, default=None, help="bins of the surface-similarity histogram (5)")
+    debiased.add_argument("--max-weight", type=float, default=None, help="cap of a pair's weight before renormalisation (3.0)")
     add_config_arguments(
         train,
         TrainConfig,

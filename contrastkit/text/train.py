@@ -22,17 +22,31 @@ METHODS: tuple[str, ...] = get_args(Method)
 SentenceLoss = UnsupSimCSELoss | SupSimCSELoss | ESimCSELoss | DebiasedSimCSELoss
 
 
+METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "unsup-simcse": (),
+    "sup-simcse": (),
+    "esimcse": ("repetition_rate", "momentum", "queue_size"),
+    "debiased": ("false_negative_threshold", "n_bins", "max_weight"),
+}
+"""The keyword arguments of each method's loss beyond ``temperature`` and ``chunk_size``."""
+
+
 def build_loss(
     method: Method,
     model: SentenceTransformer,
     *,
     temperature: float = 0.05,
     chunk_size: int | None = None,
+    **options: float,
 ) -> SentenceLoss:
-    """The loss for a method name (as used by the CLI and the benchmark), other settings at defaults.
+    """The loss for a method name (as used by the CLI and the benchmark).
 
     ``unsup-simcse``, ``esimcse`` and ``debiased`` train on one column of sentences, ``sup-simcse``
-    on (anchor, positive[, hard negative]) columns.
+    on (anchor, positive[, hard negative]) columns. ``options`` are the method's own settings
+    (:data:`METHOD_OPTIONS`, e.g. ``queue_size=320`` for ``esimcse``); the rest keep their defaults.
+
+    Raises:
+        ValueError: an unknown method, or an option that the method's loss does not take.
     """
     classes: dict[str, type[SentenceLoss]] = {
         "unsup-simcse": UnsupSimCSELoss,
@@ -42,7 +56,12 @@ def build_loss(
     }
     if method not in classes:
         raise ValueError(f"build_loss: method must be one of {METHODS}; got {method!r}.")
-    return classes[method](model, temperature, chunk_size=chunk_size)
+    foreign = sorted(set(options) - set(METHOD_OPTIONS[method]))
+    if foreign:
+        raise ValueError(
+            f"build_loss: {method} does not take {foreign}; its options are {list(METHOD_OPTIONS[method]) or 'none'}."
+        )
+    return classes[method](model, temperature, chunk_size=chunk_size, **options)  # type: ignore[arg-type]
 
 
 def fit(

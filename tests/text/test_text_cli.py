@@ -63,3 +63,23 @@ def test_text_train_takes_every_trainer_setting_with_its_own_defaults():
     assert config_from_args(TrainConfig, args, run_dir=None) == TrainConfig(
         max_steps=3, lr=3e-5, weight_decay=0.01, grad_clip=1.0, mixed_precision=True, progress=False, device="cpu", seed=2
     )
+
+
+def test_text_train_passes_the_method_options_and_rejects_another_methods(tmp_path, monkeypatch):
+    import contrastkit.text.cli as cli
+
+    (tmp_path / "s.txt").write_text("One.\nTwo.\n")
+    seen = {}
+
+    def record(method, model, **kwargs):
+        seen.update(kwargs, method=method)
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(cli, "build_loss", record)
+    base = ["text", "train", "--train", str(tmp_path / "s.txt"), "--output", str(tmp_path / "m"), "--device", "cpu"]
+    with pytest.raises(RuntimeError, match="stop"):
+        main([*base, "--method", "esimcse", "--queue-size", "320", "--momentum", "0.99"])
+    assert seen == {"method": "esimcse", "temperature": 0.05, "chunk_size": None, "queue_size": 320, "momentum": 0.99}
+    monkeypatch.undo()
+    with pytest.raises(SystemExit, match="unsup-simcse does not take"):
+        main([*base, "--method", "unsup-simcse", "--n-bins", "3"])

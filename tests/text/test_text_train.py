@@ -63,3 +63,15 @@ def test_fit_rejects_unusable_data():
         fit(loss, [["a", "b", "c"]], config, batch_size=1)
     with pytest.raises(ValueError, match="method must be one of"):
         build_loss("simcse", loss.model)  # type: ignore[arg-type]
+
+
+def test_build_loss_passes_each_methods_own_options_and_rejects_the_others():
+    tiny_model = load_model(max_seq_length=32, device="cpu")
+    loss = build_loss("esimcse", tiny_model, queue_size=8, momentum=0.9, repetition_rate=0.1)
+    assert (loss.queue_size, loss.momentum, loss.repetition_rate) == (8, 0.9, 0.1)
+    loss = build_loss("debiased", tiny_model, false_negative_threshold=0.5, n_bins=3, max_weight=2.0)
+    assert (loss.false_negative_threshold, loss.n_bins, loss.max_weight) == (0.5, 3, 2.0)
+    with pytest.raises(ValueError, match=r"unsup-simcse does not take \['queue_size'\]; its options are none"):
+        build_loss("unsup-simcse", tiny_model, queue_size=8)
+    with pytest.raises(ValueError, match="esimcse does not take"):
+        build_loss("esimcse", tiny_model, n_bins=3)
