@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/contrastkit demo
+	rm -rf runs/demo  # a tour trains afresh, never resumes an older version's checkpoints
+	$(BIN)/contrastkit demo --run-dir runs/demo
 
 test: setup
 	$(BIN)/python -m pytest -q tests

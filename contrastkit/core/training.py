@@ -84,6 +84,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig: mode must be 'max' or 'min'; got {self.mode!r}.")
 
 
+# Settings that shape the trajectory of a run: a checkpoint resumes only under the same values
+# (max_steps may grow, and logging, checkpointing, progress and device may change).
+_TRAJECTORY_FIELDS = ("lr", "weight_decay", "seed", "mixed_precision", "grad_clip")
+
+
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch (all devices)."""
     random.seed(seed)
@@ -282,8 +287,24 @@ class Trainer:
             state = torch.load(path, map_location=self.device, weights_only=False)
         except Exception as exc:  # a foreign or corrupt file must not be half-applied
             raise ValueError(f"Trainer: cannot read checkpoint {path}: {exc}. Delete it or pass resume=False.") from exc
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        fix = "Use a new run_dir, delete the checkpoint, or pass resume=False."
+        saved = state.get("config", {})
+        changed = [f"{name} {saved[name]!r} -> {getattr(self.config, name)!r}"
+                   for name in _TRAJECTORY_FIELDS if name in saved and saved[name] != getattr(self.config, name)]
+        if changed:
+            raise ValueError(
+                f"Trainer: {path} was written with other settings ({', '.join(changed)}); resuming would mix two "
+                f"runs. {fix}"
+            )
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            first = str(exc).strip().splitlines()
+            raise ValueError(
+                f"Trainer: {path} does not fit this model or optimizer ({' '.join(first[:2])}); it was written by "
+                f"another model, configuration or contrastkit version. {fix}"
+            ) from exc
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         self._epoch_rng = state["epoch_rng"]

@@ -91,6 +91,26 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         Trainer(make_model(), step, batches, config(tmp_path, 4))
 
 
+def test_a_checkpoint_of_another_model_is_a_clear_error(tmp_path: Path) -> None:
+    Trainer(make_model(), step, batches, config(tmp_path, 4)).fit()
+    other = nn.Sequential(nn.Linear(6, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 4))
+    with pytest.raises(ValueError, match="does not fit this model or optimizer .*size mismatch.*resume=False"):
+        Trainer(other, step, batches, config(tmp_path, 8))
+    grown = make_model()
+    grown.register_buffer("centroids", torch.zeros(3))  # a buffer a later version added
+    with pytest.raises(ValueError, match=r"Missing key\(s\) in state_dict: \"centroids\""):
+        Trainer(grown, step, batches, config(tmp_path, 8))
+
+
+def test_resuming_under_other_training_settings_is_a_clear_error(tmp_path: Path) -> None:
+    Trainer(make_model(), step, batches, config(tmp_path, 4)).fit()
+    with pytest.raises(ValueError, match=r"other settings \(lr 0.01 -> 0.1, seed 7 -> 8\); resuming would mix two runs"):
+        Trainer(make_model(), step, batches, TrainConfig(max_steps=8, lr=0.1, seed=8, run_dir=str(tmp_path)))
+    # More steps, other logging, checkpointing and progress bar: the same run, continued.
+    resumed = Trainer(make_model(), step, batches, TrainConfig(max_steps=8, lr=1e-2, seed=7, run_dir=str(tmp_path)))
+    assert resumed.step == 4
+
+
 def test_early_stopping_and_best_checkpoint(tmp_path: Path) -> None:
     scores = iter([0.5, 0.7, 0.6, 0.65, 0.6, 0.9])
     trainer = Trainer(
