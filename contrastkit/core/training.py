@@ -203,6 +203,9 @@ class Trainer:
         optimizer: defaults to AdamW over ``model.parameters()``.
         evaluate: ``model -> {metric: value}``, run every ``eval_every`` steps in eval mode.
         after_step: ``(model, step)`` hook after each optimizer step (EMA updates, queues).
+        run_config: the caller's own settings that define the run (e.g. a domain's config as a
+            dict of plain values); stored in the checkpoint, and a resume under other values is a
+            ``ValueError`` naming them, as for the trajectory fields of ``config``.
 
     Example:
         >>> trainer = Trainer(model, step_fn, lambda epoch: loader, TrainConfig(max_steps=100))
@@ -219,8 +222,10 @@ class Trainer:
         optimizer: torch.optim.Optimizer | None = None,
         evaluate: EvalFn | None = None,
         after_step: Callable[[nn.Module, int], None] | None = None,
+        run_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config or TrainConfig()
+        self.run_config = dict(run_config or {})
         self.device = resolve_device(self.config.device)
         seed_everything(self.config.seed)
         self.model = model.to(self.device)
@@ -272,6 +277,7 @@ class Trainer:
             "best": self.best,
             "bad_evals": self.bad_evals,
             "config": dataclasses.asdict(self.config),
+            "run_config": self.run_config,
         }
 
     def save_checkpoint(self) -> Path | None:
@@ -291,6 +297,10 @@ class Trainer:
         saved = state.get("config", {})
         changed = [f"{name} {saved[name]!r} -> {getattr(self.config, name)!r}"
                    for name in _TRAJECTORY_FIELDS if name in saved and saved[name] != getattr(self.config, name)]
+        saved_run = state.get("run_config", self.run_config)  # checkpoints before run_config existed: unknown
+        changed += [f"{name} {saved_run.get(name)!r} -> {self.run_config.get(name)!r}"
+                    for name in sorted(set(saved_run) | set(self.run_config))
+                    if saved_run.get(name) != self.run_config.get(name)]
         if changed:
             raise ValueError(
                 f"Trainer: {path} was written with other settings ({', '.join(changed)}); resuming would mix two "

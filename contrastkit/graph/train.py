@@ -8,7 +8,7 @@ cluster assignments. One optimizer step is one pass over the graph (an epoch) wh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import torch
@@ -293,7 +293,11 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
         run_dir=config.run_dir,
         progress=config.progress,
     )
-    trainer = Trainer(model, make_step(config), batches, train_config, after_step=after_step if pamc else None).fit()
+    # Everything but the budget and where it runs defines the run: a checkpoint resumes only under the same values.
+    run_config = {k: v for k, v in asdict(config).items() if k not in ("steps", "device", "run_dir", "progress")}
+    trainer = Trainer(
+        model, make_step(config), batches, train_config, after_step=after_step if pamc else None, run_config=run_config
+    ).fit()
     z = embed(model, data)
     if pamc:
         assert isinstance(model, PamCModel)

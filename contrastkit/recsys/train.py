@@ -190,6 +190,9 @@ def fit(
             train_config,
             optimizer=optimizer,
             evaluate=validate,
+            # the budget, the evaluation schedule and the device may change between a run and its resume
+            run_config={k: v for k, v in dataclasses.asdict(config).items()
+                        if k not in ("epochs", "eval_every", "patience", "device")},
         )
         start = time.perf_counter()
         trainer.fit()

@@ -124,5 +124,6 @@ def fit(
         batches,
         config,
         evaluate=None if evaluate is None else (lambda _module: evaluate(model)),
+        run_config={"loss": type(loss).__name__, **loss.get_config_dict(), "batch_size": batch_size, "rows": n},
     )
     return trainer.fit()

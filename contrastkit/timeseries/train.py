@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -108,7 +108,7 @@ def pretrain(
         ]  # 2 x (B, T, D)
         return loss_fn(views[0], views[1], batch["trial"], batch["patient"])
 
-    return Trainer(encoder, step, _batches(ds, sampler), train).fit()
+    return Trainer(encoder, step, _batches(ds, sampler), train, run_config=asdict(config)).fit()
 
 
 def finetune(

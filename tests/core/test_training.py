@@ -103,11 +103,15 @@ def test_a_checkpoint_of_another_model_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_resuming_under_other_training_settings_is_a_clear_error(tmp_path: Path) -> None:
-    Trainer(make_model(), step, batches, config(tmp_path, 4)).fit()
+    Trainer(make_model(), step, batches, config(tmp_path, 4), run_config={"views": 2}).fit()
     with pytest.raises(ValueError, match=r"other settings \(lr 0.01 -> 0.1, seed 7 -> 8\); resuming would mix two runs"):
-        Trainer(make_model(), step, batches, TrainConfig(max_steps=8, lr=0.1, seed=8, run_dir=str(tmp_path)))
+        Trainer(make_model(), step, batches, TrainConfig(max_steps=8, lr=0.1, seed=8, run_dir=str(tmp_path)),
+                run_config={"views": 2})
+    with pytest.raises(ValueError, match=r"other settings \(views 2 -> 3\)"):
+        Trainer(make_model(), step, batches, config(tmp_path, 8), run_config={"views": 3})
     # More steps, other logging, checkpointing and progress bar: the same run, continued.
-    resumed = Trainer(make_model(), step, batches, TrainConfig(max_steps=8, lr=1e-2, seed=7, run_dir=str(tmp_path)))
+    resumed = Trainer(make_model(), step, batches, TrainConfig(max_steps=8, lr=1e-2, seed=7, run_dir=str(tmp_path)),
+                      run_config={"views": 2})
     assert resumed.step == 4
 
 

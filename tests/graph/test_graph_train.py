@@ -71,6 +71,15 @@ def test_pamc_minibatches_and_resume_to_the_same_model(graph: Data, tmp_path: Pa
     assert (tmp_path / "metrics.csv").exists()
 
 
+def test_a_run_dir_resumes_only_the_run_it_holds(graph: Data, tmp_path: Path) -> None:
+    config = dict(method="pamc", device="cpu", run_dir=str(tmp_path), **SMALL)
+    train_graph(graph, GraphTrainConfig(steps=2, **config))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"other settings \(hops 1 -> 2\)"):
+        train_graph(graph, GraphTrainConfig(steps=4, hops=2, **config))  # type: ignore[arg-type]
+    # A larger budget continues the same run.
+    assert train_graph(graph, GraphTrainConfig(steps=4, **config)).history[-1]["step"] == 4  # type: ignore[arg-type]
+
+
 def test_pamc_kmeans_meta_nodes_refresh_and_resume_exactly(graph: Data, tmp_path: Path) -> None:
     config = dict(method="pamc", meta_nodes="kmeans", recluster_every=2, warmup_steps=0, device="cpu", **SMALL)
     whole = train_graph(graph, GraphTrainConfig(steps=6, **config))  # type: ignore[arg-type]
