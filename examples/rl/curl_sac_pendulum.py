@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--curl-weight", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/example_curl_sac"))
+    parser.add_argument("--eval-episodes", type=int, default=10)
     args = parser.parse_args()
 
     def env(seed: int) -> Monitor:
@@ -41,7 +42,7 @@ def main() -> None:
     evaluation = EvalCallback(env(args.seed + 1), eval_freq=2500, n_eval_episodes=5, log_path=str(args.out))
     model.learn(args.steps // 2, callback=evaluation)
     model.save(args.out / "model.zip")
-    print(evaluate_agent(CurlSAC.load(args.out / "model.zip"), env(args.seed + 2), n_episodes=10))
+    print(evaluate_agent(CurlSAC.load(args.out / "model.zip"), env(args.seed + 2), n_episodes=args.eval_episodes))
 
 
 if __name__ == "__main__":
