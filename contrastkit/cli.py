@@ -92,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # that sentence, not a traceback. CONTRASTKIT_TRACEBACK=1 keeps the traceback for debugging.
         if os.environ.get("CONTRASTKIT_TRACEBACK"):
             raise
-        raise SystemExit(f"contrastkit {' '.join(argv[:2])}: error: {exc}") from exc
+        command = " ".join(w for w in argv[:2] if not w.startswith("-"))  # "graph train", or "demo"
+        raise SystemExit(f"contrastkit {command}: error: {exc}") from exc
     return 0
 
 
