@@ -43,10 +43,18 @@ def test_topk_hard_negatives_picks_the_most_similar_allowed() -> None:
 
 def test_mix_hard_negatives_shapes_norms_and_convexity() -> None:
     g = torch.Generator().manual_seed(0)
-    q, queue = torch.randn(3, 8), torch.randn(50, 8)
+    q, queue = torch.randn(3, 8, generator=g), torch.randn(50, 8, generator=g)
     mixed = mix_hard_negatives(q, queue, n_hard=10, n_mix=4, n_mix_query=2, generator=g)
     assert mixed.shape == (3, 6, 8) and not mixed.requires_grad
     torch.testing.assert_close(mixed.norm(dim=-1), torch.ones(3, 6))
-    # Query mixes keep beta <= 0.5 of the query: they stay at least as close to the query as a hard negative.
-    qn = torch.nn.functional.normalize(q, dim=-1)
-    assert ((mixed[:, 4:] * qn[:, None]).sum(-1) > -1.0).all()
+    qn, kn = torch.nn.functional.normalize(q, dim=-1), torch.nn.functional.normalize(queue, dim=-1)
+    hard_cos, hard_index = (qn @ kn.T).topk(10, dim=1)  # the 10 hard negatives of each query
+    furthest = hard_cos[:, -1:]
+    assert (furthest > 0).all()  # the precondition of the bound below
+    # Convex mixes of hard negatives (and of the query) are at least as close to the query as the furthest
+    # hard negative: a mix drawn from other negatives would fall below it.
+    cos_query = (mixed * qn[:, None]).sum(-1)  # (3, 6)
+    assert (cos_query >= furthest - 1e-6).all()
+    # beta <= 0.5: a query mix is closer to its hard negative than to the query, (1 - 2 beta)(1 - c) >= 0.
+    cos_hard = torch.einsum("bmd,bhd->bmh", mixed, kn[hard_index]).amax(-1)
+    assert (cos_hard[:, 4:] >= cos_query[:, 4:] - 1e-6).all()
