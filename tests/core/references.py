@@ -79,18 +79,27 @@ def supcon(z, labels, tau=0.1) -> float:
     return total / anchors
 
 
-def triplet(a, p, n, margin=1.0) -> float:
+def distance(a: list[float], b: list[float], kind: str = "euclidean") -> float:
+    return math.sqrt(sq_dist(a, b)) if kind == "euclidean" else 1.0 - cos(a, b)
+
+
+def triplet(a, p, n, margin=1.0, kind="euclidean", swap=False) -> float:
+    """max(0, d(a,p) - d(a,n) + m); with swap, d(a,n) -> min(d(a,n), d(p,n)) (Balntas et al. 2016)."""
     A, P, N = rows(a), rows(p), rows(n)
-    return sum(
-        max(0.0, math.sqrt(sq_dist(A[i], P[i])) - math.sqrt(sq_dist(A[i], N[i])) + margin) for i in range(len(A))
-    ) / len(A)
+    total = 0.0
+    for i in range(len(A)):
+        d_an = distance(A[i], N[i], kind)
+        if swap:
+            d_an = min(d_an, distance(P[i], N[i], kind))
+        total += max(0.0, distance(A[i], P[i], kind) - d_an + margin)
+    return total / len(A)
 
 
-def margin_contrastive(x1, x2, same, pos_margin=0.0, neg_margin=1.0, power=2.0) -> float:
+def margin_contrastive(x1, x2, same, pos_margin=0.0, neg_margin=1.0, power=2.0, kind="euclidean") -> float:
     X1, X2 = rows(x1), rows(x2)
     out = 0.0
     for i in range(len(X1)):
-        d = math.sqrt(sq_dist(X1[i], X2[i]))
+        d = distance(X1[i], X2[i], kind)
         out += max(0.0, d - pos_margin) ** power if bool(same[i]) else max(0.0, neg_margin - d) ** power
     return out / len(X1)
 
