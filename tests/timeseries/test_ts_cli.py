@@ -25,8 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> None:
-    args = build_parser().parse_args(argv)
-    args.func(args)
+    """The ``contrastkit`` command itself (it imports only this domain), so bad input ends as it would for a user."""
+    from contrastkit.cli import main as contrastkit
+
+    contrastkit(argv)
 
 
 def test_train_then_evaluate_on_synthetic(tmp_path, capsys) -> None:
