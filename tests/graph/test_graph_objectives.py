@@ -219,6 +219,9 @@ def test_target_distribution_and_kl_match_loops() -> None:
     assert torch.allclose(p, torch.tensor(p_ref, dtype=torch.float64))
     kl_ref = sum(p_ref[i][k] * math.log(p_ref[i][k] / q[i, k].item()) for i in range(7) for k in range(3)) / 7
     assert float(clustering_kl(q)) == pytest.approx(kl_ref, rel=1e-9)
+    # Gradients flow through Q only (P is a fixed target, DEC's stop-gradient), so gradcheck holds P fixed.
+    logits = torch.randn(7, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: clustering_kl(torch.softmax(x, 1), p), (logits,))
 
 
 def reference_grace(u: list[list[float]], v: list[list[float]], tau: float) -> float:

@@ -69,11 +69,16 @@ def test_sampled_negatives_are_uniform_over_the_other_items() -> None:
     assert counts[[1, 2, 4, 5]].min() > 4500 and counts[[1, 2, 4, 5]].max() < 5500
 
 
-def test_next_item_ce_gradcheck() -> None:
+@pytest.mark.parametrize("kind", ["ce", "bpr", "sampled_softmax"])
+def test_next_item_loss_gradcheck(kind: str) -> None:
     hidden = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     items = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
     targets = torch.tensor([1, 6, 2])
-    assert torch.autograd.gradcheck(lambda h, e: next_item_loss(h, targets, e, kind="ce"), (hidden, items))
+
+    def loss(h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:  # the same sampled negatives at every evaluation
+        return next_item_loss(h, targets, e, kind=kind, n_negatives=3, generator=torch.Generator().manual_seed(1))  # type: ignore[arg-type]
+
+    assert torch.autograd.gradcheck(loss, (hidden, items))
 
 
 def test_next_item_loss_rejects_bad_targets() -> None:
