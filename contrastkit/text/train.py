@@ -22,13 +22,18 @@ METHODS: tuple[str, ...] = get_args(Method)
 SentenceLoss = UnsupSimCSELoss | SupSimCSELoss | ESimCSELoss | DebiasedSimCSELoss
 
 
-METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
-    "unsup-simcse": (),
-    "sup-simcse": (),
-    "esimcse": ("repetition_rate", "momentum", "queue_size"),
-    "debiased": ("false_negative_threshold", "n_bins", "max_weight"),
+LOSSES: dict[str, type[SentenceLoss]] = {
+    "unsup-simcse": UnsupSimCSELoss,
+    "sup-simcse": SupSimCSELoss,
+    "esimcse": ESimCSELoss,
+    "debiased": DebiasedSimCSELoss,
 }
-"""The keyword arguments of each method's loss beyond ``temperature`` and ``chunk_size``."""
+METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
+    method: tuple(f for f in loss.config_fields if f not in UnsupSimCSELoss.config_fields)
+    for method, loss in LOSSES.items()
+}
+"""The keyword arguments of each method's loss beyond the shared ``temperature``, ``chunk_size`` and
+``gather_distributed`` (read from the loss's ``config_fields``)."""
 
 
 def build_loss(
@@ -48,20 +53,14 @@ def build_loss(
     Raises:
         ValueError: an unknown method, or an option that the method's loss does not take.
     """
-    classes: dict[str, type[SentenceLoss]] = {
-        "unsup-simcse": UnsupSimCSELoss,
-        "sup-simcse": SupSimCSELoss,
-        "esimcse": ESimCSELoss,
-        "debiased": DebiasedSimCSELoss,
-    }
-    if method not in classes:
+    if method not in LOSSES:
         raise ValueError(f"build_loss: method must be one of {METHODS}; got {method!r}.")
     foreign = sorted(set(options) - set(METHOD_OPTIONS[method]))
     if foreign:
         raise ValueError(
             f"build_loss: {method} does not take {foreign}; its options are {list(METHOD_OPTIONS[method]) or 'none'}."
         )
-    return classes[method](model, temperature, chunk_size=chunk_size, **options)  # type: ignore[arg-type]
+    return LOSSES[method](model, temperature, chunk_size=chunk_size, **options)  # type: ignore[arg-type]
 
 
 def fit(
