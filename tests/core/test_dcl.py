@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import references as ref
 import torch
+import torch.nn.functional as F
 
-from contrastkit.core import dcl, von_mises_fisher_weight
+from contrastkit.core import dcl, nt_xent, von_mises_fisher_weight
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -24,11 +27,19 @@ def test_weights_average_to_one_and_carry_no_gradient() -> None:
     assert not w.requires_grad
 
 
-def test_positive_pair_no_longer_in_denominator() -> None:
-    # Perfectly aligned views: NT-Xent keeps a positive-negative coupling, DCL's negative term does not
-    # depend on the positive, so moving the positive closer lowers DCL by exactly the positive term.
-    z = torch.randn(5, 3, dtype=torch.float64)
-    assert dcl(z, z, temperature=1.0).item() == pytest.approx(ref.dcl(z, z, 1.0), rel=1e-9)
+@pytest.mark.parametrize("angle", [0.3, 1.2, 2.5])
+def test_positive_pair_no_longer_in_denominator(angle: float) -> None:
+    # In the batch z1 = [u, -u], z2 = [v, -v] every row has the same positive cos(u, v) = c and the same
+    # negatives {-1, -c}. So DCL is -c/t + log(e^(-1/t) + e^(-c/t)), and NT-Xent, which keeps the positive
+    # in its denominator, is log(1 + e^DCL) = softplus(DCL).
+    t = 0.5
+    u = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    v = torch.tensor([math.cos(angle), math.sin(angle)], dtype=torch.float64)
+    z1, z2 = torch.stack([u, -u]), torch.stack([v, -v])
+    c = math.cos(angle)
+    loss = dcl(z1, z2, temperature=t)
+    assert loss.item() == pytest.approx(-c / t + math.log(math.exp(-1 / t) + math.exp(-c / t)), rel=1e-12)
+    assert nt_xent(z1, z2, temperature=t).item() == pytest.approx(F.softplus(loss).item(), rel=1e-12)
 
 
 def test_gradcheck() -> None:

@@ -130,6 +130,31 @@ def test_gradcheck_dense() -> None:
     assert torch.autograd.gradcheck(lambda a, b, n: info_nce(a, b, n, temperature=0.5), (q, k, queue))
 
 
+def test_gradcheck_per_query_negatives_masks_and_extra_negatives() -> None:
+    q, k = rand(4, 3).requires_grad_(), rand(4, 3).requires_grad_()
+    per_query, extra = rand(4, 2, 3).requires_grad_(), rand(4, 2, 3).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda a, b, n, e: info_nce(a, b, n, extra_negatives=e, temperature=0.5), (q, k, per_query, extra)
+    )
+    pos = group_mask(torch.tensor([0, 0, 1, 2]))
+    neg = torch.ones(4, 4, dtype=torch.bool)
+    neg[0, 3] = False
+    assert torch.autograd.gradcheck(
+        lambda a, b: info_nce(a, b, temperature=0.5, pos_mask=pos, neg_mask=neg), (q, k)
+    )
+
+
+@pytest.mark.parametrize("similarity", ["neg_sq_euclidean", "bilinear"])
+def test_gradcheck_other_similarities(similarity: str) -> None:
+    q, k = rand(4, 3).requires_grad_(), rand(4, 3).requires_grad_()
+    if similarity == "bilinear":
+        bilinear = BilinearSimilarity(3, init="random").double()
+        # The module's own W is the checked input: gradcheck perturbs it in place.
+        assert torch.autograd.gradcheck(lambda a, b, _w: info_nce(a, b, similarity=bilinear), (q, k, bilinear.W))
+    else:
+        assert torch.autograd.gradcheck(lambda a, b: info_nce(a, b, temperature=2.0, similarity=similarity), (q, k))
+
+
 def test_module_holds_bilinear_parameters() -> None:
     loss = InfoNCE(temperature=0.1, similarity=BilinearSimilarity(4))
     assert [n for n, _ in loss.named_parameters()] == ["similarity.W"]

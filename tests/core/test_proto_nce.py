@@ -15,8 +15,13 @@ def test_matches_reference_over_two_clusterings() -> None:
     assign = [torch.randint(3, (8,)), torch.randint(5, (8,))]
     phi = [torch.rand(3, dtype=torch.float64) + 0.1, torch.rand(5, dtype=torch.float64) + 0.1]
     assert proto_nce(q, protos, assign, phi).item() == pytest.approx(ref.proto_nce(q, protos, assign, phi), rel=1e-9)
+    # Gradients reach the query, the prototypes and the concentrations.
     qg = q.clone().requires_grad_()
-    assert torch.autograd.gradcheck(lambda x: proto_nce(x, protos, assign, phi), (qg,))
+    pg = [p.clone().requires_grad_() for p in protos]
+    phig = [c.clone().requires_grad_() for c in phi]
+    assert torch.autograd.gradcheck(
+        lambda x, p0, p1, c0, c1: proto_nce(x, [p0, p1], assign, [c0, c1]), (qg, *pg, *phig)
+    )
 
 
 def test_concentration_is_larger_for_looser_clusters() -> None:

@@ -226,13 +226,33 @@ def test_unsup_forward_in_train_mode_uses_two_dropout_views_and_backpropagates(m
     model.zero_grad(set_to_none=True)
 
 
-def test_sup_and_debiased_forward_accept_their_columns(model):
+def test_sup_and_debiased_forward_are_their_loss_of_the_encoded_columns(model):
+    # In eval mode the encoder is deterministic and equals the debiased loss's frozen copy, so the
+    # forward pass must be the loop reference of the embedded columns.
     model.eval()
-    a, p, n = (model.preprocess(s) for s in (SENTENCES, SENTENCES[::-1], SENTENCES[1:] + SENTENCES[:1]))
+    # Positive 0 repeats its anchor (surface overlap 1, the others' is low) and positive 3 repeats
+    # anchor 0, a false negative of it.
+    positives = [SENTENCES[0], SENTENCES[2], SENTENCES[1], SENTENCES[0]]
+    a, p, n = (model.preprocess(s) for s in (SENTENCES, positives, SENTENCES[1:] + SENTENCES[:1]))
     with torch.no_grad():
-        assert torch.isfinite(SupSimCSELoss(model)([a, p, n], None))
-        assert torch.isfinite(DebiasedSimCSELoss(model)([a, p], None))
-        assert torch.isfinite(DebiasedSimCSELoss(model)([a], None))
+        h, h_plus, h_minus = (embed(model, f).double() for f in (a, p, n))
+        assert float(SupSimCSELoss(model, 0.1)([a, p, n], None)) == pytest.approx(
+            reference_simcse(h, h_plus, h_minus, tau=0.1), rel=1e-4
+        )
+        # At this threshold some negatives of both calls are dropped, and at 4 bins the weights differ.
+        debiased = DebiasedSimCSELoss(model, 0.1, false_negative_threshold=0.05, n_bins=4)
+        weights = reference_weights(token_dice(a, p, model.tokenizer.all_special_ids).tolist(), 4, 3.0)
+        dropped = [[cos(h[i], h_plus[j]) > 0.05 for j in range(4)] for i in range(4)]
+        assert len(set(weights)) > 1 and sum(map(sum, dropped)) > 0
+        assert float(debiased([a, p], None)) == pytest.approx(
+            reference_simcse(h, h_plus, tau=0.1, dropped=dropped, weights=weights), rel=1e-4
+        )
+        # One column: dropout positives, whose surface overlap is 1 for every pair (weights 1).
+        dropped = [[i != j and cos(h[i], h[j]) > 0.05 for j in range(4)] for i in range(4)]
+        assert sum(map(sum, dropped)) > 0
+        assert float(debiased([a], None)) == pytest.approx(
+            reference_simcse(h, h, tau=0.1, dropped=dropped), rel=1e-4, abs=1e-6
+        )
 
 
 def test_esimcse_updates_the_momentum_copy_and_queue_only_while_training():
