@@ -1,9 +1,13 @@
-"""Where the real datasets live: one convention for the CLIs, the benchmarks and the tests."""
+"""Where the real datasets live, and reading their tables: one convention for the CLIs, the benchmarks and the tests."""
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 
 def data_root() -> Path:
@@ -14,3 +18,16 @@ def data_root() -> Path:
     """
     env = os.environ.get("CONTRASTKIT_DATA")
     return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def read_csv(path: str | os.PathLike[str], where: str, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv(path, **kwargs)``, with a malformed file reported as a ValueError naming it.
+
+    pandas raises its parser's own errors (``ParserError``, ``EmptyDataError``,
+    ``UnicodeDecodeError``, a ``ValueError`` for an unparsable column type; all ValueErrors) which
+    do not say which file of a dataset was broken; ``where`` names the reader in the message.
+    """
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (ValueError, csv.Error) as error:
+        raise ValueError(f"{where}: {path} is not a readable table ({type(error).__name__}: {error}).") from error

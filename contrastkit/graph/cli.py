@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from contrastkit.core import data_root, plot_embeddings
+from contrastkit.core import data_root, plot_embeddings, read_csv
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import from_pandas, load_planetoid, synthetic_graph
@@ -52,7 +52,7 @@ def load_tables(edges: Path, features: Path, label_column: str | None) -> Data:
     """A graph from two CSV files (:func:`~.data.from_pandas`): ``edges`` with ``source, target``
     columns, ``features`` with the node id in its first column, then one column per feature (and
     ``label_column``, kept out of the features, when given)."""
-    table = pd.read_csv(features, index_col=0)
+    table = read_csv(features, "--features", index_col=0)
     labels = None
     if label_column is not None:
         if label_column not in table.columns:
@@ -63,7 +63,7 @@ def load_tables(edges: Path, features: Path, label_column: str | None) -> Data:
     non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if non_numeric:
         raise ValueError(f"{features}: feature columns must be numeric; {non_numeric[:5]} are not.")
-    return from_pandas(pd.read_csv(edges), table, labels=labels)
+    return from_pandas(read_csv(edges, "--edges"), table, labels=labels)
 
 
 _DATA_ARGS = ("dataset", "root", "edges", "features", "label_column")

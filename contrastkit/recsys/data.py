@@ -1,7 +1,7 @@
 """Interaction logs -> chronological item sequences -> leave-one-out splits and training windows.
 
 An interaction log is a pandas DataFrame with columns ``user_id``, ``item_id``, ``timestamp`` (any
-hashable ids; timestamps anything sortable). :func:`build_sequences` filters users with too few
+hashable ids; numeric or datetime timestamps: strings would sort as text, "10" before "9"). :func:`build_sequences` filters users with too few
 interactions, remaps items to ``1..n_items`` (0 is padding) and orders each user's interactions by
 timestamp, keeping the log's row order for equal timestamps (a stable sort). :func:`leave_one_out`
 holds out each user's last item for test and the one before it for validation.
@@ -23,6 +23,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from contrastkit.core import read_csv
+
 COLUMNS = ("user_id", "item_id", "timestamp")
 PAD = 0
 
@@ -37,9 +39,24 @@ def check_interactions(frame: pd.DataFrame, where: str = "recsys") -> None:
             f"{where}: interactions need columns {list(COLUMNS)}; missing {missing} (have {list(frame.columns)}). "
             "Rename them, e.g. frame.rename(columns={'userId': 'user_id', 'movieId': 'item_id'})."
         )
+    if frame.empty:
+        raise ValueError(f"{where}: the interaction log has no rows.")
     nulls = {c: int(frame[c].isna().sum()) for c in COLUMNS if frame[c].isna().any()}
+    nulls.update({c: int((frame[c] == "").sum()) for c in ("user_id", "item_id") if (frame[c] == "").any()})
     if nulls:
         raise ValueError(f"{where}: interactions contain missing values {nulls}; drop or fill those rows first.")
+    stamps = frame["timestamp"]
+    if not (pd.api.types.is_numeric_dtype(stamps) or pd.api.types.is_datetime64_any_dtype(stamps)) or (
+        pd.api.types.is_bool_dtype(stamps)
+    ):
+        bad = stamps[pd.to_numeric(stamps, errors="coerce").isna()]
+        shown = f"non-numeric values at rows {bad.index[:5].tolist()}: {bad.head(5).tolist()}" if len(bad) else (
+            f"values such as {stamps.head(5).tolist()}"
+        )
+        raise ValueError(
+            f"{where}: timestamps must be numbers or datetimes (strings would sort as text); column dtype is "
+            f"{stamps.dtype}, {shown}. Convert with pd.to_numeric or pd.to_datetime first."
+        )
 
 
 def read_movielens(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -52,8 +69,10 @@ def read_movielens(path: str | os.PathLike[str]) -> pd.DataFrame:
     csv = path / "ratings.csv" if path.is_dir() else path
     if not csv.exists():
         raise FileNotFoundError(f"read_movielens: {csv} does not exist; pass the ml-latest-small folder or ratings.csv.")
-    frame = pd.read_csv(csv)
+    frame = read_csv(csv, "read_movielens")
     frame = frame.rename(columns={"userId": "user_id", "movieId": "item_id"})
+    if "rating" not in frame.columns:
+        raise ValueError(f"read_movielens: {csv} has no 'rating' column (have {list(frame.columns)}); is it ratings.csv?")
     check_interactions(frame, "read_movielens")
     return frame[["user_id", "item_id", "timestamp", "rating"]]
 
@@ -67,7 +86,7 @@ def read_recbole_inter(path: str | os.PathLike[str]) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"read_recbole_inter: {path} does not exist.")
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    frame = read_csv(path, "read_recbole_inter", sep="\t", dtype=str, keep_default_na=False)
     names = {}
     for col in frame.columns:
         name, _, kind = col.partition(":")
@@ -78,8 +97,18 @@ def read_recbole_inter(path: str | os.PathLike[str]) -> pd.DataFrame:
             )
         names[col] = name
     frame = frame.rename(columns=names)
+    if "timestamp" in frame.columns:
+        # The file is read as text; a time field that does not parse is reported by line.
+        stamps = pd.to_numeric(frame["timestamp"], errors="coerce")
+        bad = stamps.isna() & (frame["timestamp"] != "")
+        if bad.any():
+            lines = (frame.index[bad][:5] + 2).tolist()  # 1-based, after the header line
+            raise ValueError(
+                f"read_recbole_inter: {path}: timestamps that are not numbers at lines {lines}: "
+                f"{frame['timestamp'][bad].head(5).tolist()}."
+            )
+        frame["timestamp"] = stamps
     check_interactions(frame, "read_recbole_inter")
-    frame["timestamp"] = pd.to_numeric(frame["timestamp"])
     return frame
 
 

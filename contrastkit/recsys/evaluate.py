@@ -27,13 +27,36 @@ KS: tuple[int, ...] = (5, 10, 20)
 
 
 def target_ranks(scores: Tensor, targets: Tensor) -> Tensor:
-    """Pessimistic 0-based rank of each target: ``scores [N, I]`` (column ``j`` = item ``j+1``), ``targets [N]`` -> ``[N]``."""
+    """Pessimistic 0-based rank of each target: ``scores [N, I]`` (column ``j`` = item ``j+1``), ``targets [N]`` -> ``[N]``.
+
+    Scores may be ``-inf`` (excluded items) but not NaN or ``+inf``, and a target's own score must be
+    finite: a NaN compares false with everything and would rank its target first.
+    """
+    if scores.dim() != 2 or targets.shape != scores.shape[:1]:
+        raise ValueError(f"target_ranks: need scores [N, I] and targets [N]; got {tuple(scores.shape)}, {tuple(targets.shape)}.")
+    if targets.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"target_ranks: targets must be integer item indices; got {targets.dtype}.")
+    if targets.numel() and (int(targets.min()) < 1 or int(targets.max()) > scores.shape[1]):
+        raise ValueError(
+            f"target_ranks: targets must be item indices in 1..{scores.shape[1]}; "
+            f"got range [{int(targets.min())}, {int(targets.max())}]."
+        )
+    if bool(torch.isnan(scores).any() | torch.isposinf(scores).any()):
+        raise ValueError("target_ranks: the scores hold NaN or +inf (a diverged model?); ranks would be meaningless.")
     target_score = scores.gather(1, (targets - 1)[:, None])  # (N, 1)
+    if not bool(torch.isfinite(target_score).all()):
+        raise ValueError("target_ranks: a target's own score is -inf (excluded); it cannot be ranked.")
     return (scores >= target_score).sum(1) - 1
 
 
 def ranking_metrics(ranks: Tensor, ks: Sequence[int] = KS) -> dict[str, float]:
     """``HR@K`` and ``NDCG@K`` (means over users) from 0-based ranks ``[N]``."""
+    if ranks.dim() != 1 or ranks.numel() == 0:
+        raise ValueError(f"ranking_metrics: need a non-empty [N] tensor of ranks; got shape {tuple(ranks.shape)}.")
+    if ranks.is_floating_point() or ranks.dtype == torch.bool or int(ranks.min()) < 0:
+        raise ValueError("ranking_metrics: ranks must be 0-based integer ranks (>= 0).")
+    if not ks or any(int(k) != k or k < 1 for k in ks):
+        raise ValueError(f"ranking_metrics: ks must be positive integers; got {list(ks)}.")
     ranks = ranks.double()
     out: dict[str, float] = {}
     for k in ks:
@@ -53,6 +76,16 @@ def _exclude_items(scores: Tensor, targets: Tensor, items: Sequence[np.ndarray])
     where = (torch.as_tensor(rows, device=scores.device), torch.as_tensor(cols, device=scores.device))
     scores = scores.index_put(where, scores.new_tensor(float("-inf")))
     return scores.scatter(1, (targets - 1)[:, None], target_score)
+
+
+def _check_item_range(model: SASRec, where: str, *tensors: Tensor) -> None:
+    """Item indices must be padding (0) or ``1..model.n_items``: a split from other data would index out of range."""
+    for t in tensors:
+        if t.numel() and (int(t.min()) < 0 or int(t.max()) > model.n_items):
+            raise ValueError(
+                f"{where}: the split holds item indices up to {int(t.max())} but the model knows "
+                f"1..{model.n_items}; was it built from the same SequenceData?"
+            )
 
 
 @torch.no_grad()
@@ -80,6 +113,7 @@ def evaluate(
         raise ValueError("evaluate: the split has no users.")
     if exclude is not None and len(exclude) != split.inputs.shape[0]:
         raise ValueError(f"evaluate: exclude has {len(exclude)} users but the split {split.inputs.shape[0]}.")
+    _check_item_range(model, "evaluate", split.inputs, split.targets)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -120,12 +154,19 @@ def recommend(
     available = data.n_items - (len(set(history)) if exclude_seen else 0)
     if not 1 <= k <= available:
         raise ValueError(f"recommend: k must be in [1, {available}] (items left to recommend); got {k}.")
+    if model.n_items != data.n_items:
+        raise ValueError(
+            f"recommend: the model scores {model.n_items} items but data maps {data.n_items}; "
+            "pass the SequenceData the model was trained on."
+        )
     index = data.item_index(history)
     seq = torch.as_tensor(index[-model.max_len :], dtype=torch.long)[None]  # (1, <=L)
     was_training = model.training
     model.eval()
     scores = model(seq.to(next(model.parameters()).device))[0].cpu()  # (I,)
     model.train(was_training)
+    if not bool(torch.isfinite(scores).all()):
+        raise ValueError("recommend: the model's scores hold NaN or inf (a diverged model?).")
     if exclude_seen:
         scores[torch.as_tensor(np.unique(index) - 1)] = float("-inf")
     top = scores.topk(k).indices + 1

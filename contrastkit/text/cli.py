@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from contrastkit.core import TrainConfig
+from contrastkit.core import TrainConfig, read_csv
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import frame_columns, read_sentences, read_sts, sts_triples, synthetic_sts, unique_sentences
@@ -26,8 +26,6 @@ def load_columns(path: Path, file_format: str, method: Method) -> list[list[str]
     * ``pairs``: a tab-separated file with a header: ``sentence`` for unsupervised methods,
       ``anchor, positive[, negative]`` for ``sup-simcse``.
     """
-    import pandas as pd
-
     supervised = method == "sup-simcse"
     if file_format == "lines":
         if supervised:
@@ -37,7 +35,7 @@ def load_columns(path: Path, file_format: str, method: Method) -> list[list[str]
         frame = read_sts(path)
         return sts_triples(frame) if supervised else [unique_sentences(frame)]
     if file_format == "pairs":
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[""])
+        table = read_csv(path, "--format pairs", sep="\t", dtype=str, keep_default_na=False, na_values=[""])
         if not supervised:
             return frame_columns(table, ["sentence"])
         names = ["anchor", "positive"] + (["negative"] if "negative" in table.columns else [])

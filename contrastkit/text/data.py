@@ -13,11 +13,12 @@ dataset for ``SentenceTransformerTrainer``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,15 @@ import pandas as pd
 
 STS_FIELDS = ("genre", "file", "year", "id", "score", "sentence1", "sentence2")
 """The first seven tab-separated fields of an STS-benchmark line; later fields are dropped."""
+
+
+@contextlib.contextmanager
+def _utf8(path: Path, where: str) -> Iterator[None]:
+    """Report a file that is not UTF-8 text as a ValueError naming it (the codec's error does not)."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{where}: {path} is not UTF-8 text ({error}).") from error
 
 
 def read_sts(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -42,7 +52,7 @@ def read_sts(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     path = Path(path)
     rows: list[list[str]] = []
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", newline="") as handle, _utf8(path, "read_sts"):
         for line_no, fields in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
             if not fields or fields == [""]:
                 continue
@@ -78,7 +88,7 @@ def read_sentences(path: str | os.PathLike[str]) -> list[str]:
         ValueError: when the file holds no non-empty line.
     """
     path = Path(path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8") as handle, _utf8(path, "read_sentences"):
         sentences = [line.strip() for line in handle]
     sentences = [s for s in sentences if s]
     if not sentences:

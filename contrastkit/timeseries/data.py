@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from contrastkit.core import encode_ids
+from contrastkit.core import encode_ids, read_csv
 
 REQUIRED_COLUMNS = ("patient_id", "trial_id", "signal")
 
@@ -109,7 +109,7 @@ def load_signal(value: object, base: Path | None = None) -> np.ndarray:
         if path.suffix == ".npy":
             arr = np.load(path)
         elif path.suffix == ".csv":
-            arr = pd.read_csv(path).to_numpy().T
+            arr = read_csv(path, "load_signal").to_numpy().T
         elif path.suffix == ".parquet":
             arr = pd.read_parquet(path).to_numpy().T
         else:
@@ -379,7 +379,7 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
                 df.attrs["channels"] = [str(c) for c in z["channels"]]
         return df
     if path.suffix == ".csv":
-        table = pd.read_csv(path)
+        table = read_csv(path, "read_recordings")
     elif path.suffix == ".parquet":
         table = pd.read_parquet(path)
     else:

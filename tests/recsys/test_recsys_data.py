@@ -51,6 +51,15 @@ def test_malformed_logs_are_rejected_with_the_fix() -> None:
         build_sequences(log([(1, None, 0), (1, 2, 1), (1, 3, 2)]))
     with pytest.raises(TypeError, match="DataFrame"):
         build_sequences([(1, 2, 3)])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no rows"):
+        build_sequences(log([]))
+    # Text timestamps would sort "10" before "9": the log must say what they are.
+    with pytest.raises(ValueError, match=r"timestamps must be numbers or datetimes.*\['9', '10', '11', '8'\]"):
+        build_sequences(log([(1, "a", "9"), (1, "b", "10"), (1, "c", "11"), (1, "d", "8")]))
+    dated = log([(1, "a", "2024-01-09"), (1, "b", "2024-01-10"), (1, "c", "2024-01-08")])
+    dated["timestamp"] = pd.to_datetime(dated["timestamp"])
+    data = build_sequences(dated, min_interactions=3)
+    assert [data.item_ids[i] for i in data.sequences[0]] == ["c", "a", "b"]
 
 
 def test_leave_one_out_holds_out_the_last_two_items() -> None:
@@ -83,6 +92,32 @@ def test_movielens_and_recbole_readers(tmp_path) -> None:
     (tmp_path / "bad.inter").write_text("user_id\titem_id\n1\t2\n")
     with pytest.raises(ValueError, match="type"):
         read_recbole_inter(tmp_path / "bad.inter")
+
+
+def test_malformed_files_are_errors_that_name_the_file_and_line(tmp_path) -> None:
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("userId,movieId,rating,timestamp\n1,10,4.0,9\n1,20,3.0,10\n2,10,4.0,oops\n")
+    with pytest.raises(ValueError, match=r"timestamps must be numbers.*rows \[2\]: \['oops'\]"):
+        read_movielens(ratings)
+    ratings.write_text("userId,movieId,rating,timestamp\n1,10,4.0,9\n1,20,3.0,10,extra\n")
+    with pytest.raises(ValueError, match="ratings.csv is not a readable table"):
+        read_movielens(ratings)
+    ratings.write_text("")
+    with pytest.raises(ValueError, match="ratings.csv is not a readable table"):
+        read_movielens(ratings)
+    ratings.write_text("userId,movieId,timestamp\n1,10,9\n")
+    with pytest.raises(ValueError, match="no 'rating' column"):
+        read_movielens(ratings)
+    inter = tmp_path / "x.inter"
+    inter.write_text("user_id:token\titem_id:token\ttimestamp:float\n1\t2\t5\n1\t3\tabc\n")
+    with pytest.raises(ValueError, match=r"x.inter: timestamps that are not numbers at lines \[3\]"):
+        read_recbole_inter(inter)
+    inter.write_text("user_id:token\titem_id:token\ttimestamp:float\n1\t2\t5\n1\n")  # a truncated line
+    with pytest.raises(ValueError, match="missing values"):
+        read_recbole_inter(inter)
+    inter.write_bytes(b"user_id:token\titem_id:token\ttimestamp:float\n1\t\xff\xfe\t5\n")
+    with pytest.raises(ValueError, match="not a readable table"):
+        read_recbole_inter(inter)
 
 
 def test_synthetic_log_follows_its_generator() -> None:

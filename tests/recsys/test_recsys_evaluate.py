@@ -133,3 +133,34 @@ def test_recommend_rejects_bad_requests(trained) -> None:
         recommend(model, data, ["a", "zz"], k=3)
     with pytest.raises(ValueError, match=r"k must be in \[1, 5\]"):
         recommend(model, data, ["a", "b"], k=6, exclude_seen=True)
+    with pytest.raises(ValueError, match="model scores 3 items but data maps 7"):
+        recommend(SASRec(3, max_len=4, hidden=8), data, ["a"], k=2)
+
+
+def test_a_diverged_model_is_an_error_not_a_perfect_score(trained) -> None:
+    # NaN compares false with every score, so a NaN target would otherwise get rank 0 (HR = 1).
+    with pytest.raises(ValueError, match="NaN or \\+inf"):
+        target_ranks(torch.full((3, 10), float("nan")), torch.tensor([1, 2, 3]))
+    model, data = trained
+    with torch.no_grad():
+        model.item_emb.weight.fill_(float("nan"))
+    split = EvalSplit(torch.ones(2, 4, dtype=torch.long), torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="NaN or \\+inf"):
+        evaluate(model, split)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        recommend(model, data, ["a"], k=2)
+
+
+def test_ranks_and_targets_out_of_range_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match=r"targets must be item indices in 1..10"):
+        target_ranks(torch.zeros(2, 10), torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"targets must be item indices in 1..10"):
+        target_ranks(torch.zeros(2, 10), torch.tensor([3, 11]))
+    with pytest.raises(ValueError, match="is -inf"):
+        target_ranks(torch.tensor([[float("-inf"), 0.0]]), torch.tensor([1]))
+    with pytest.raises(ValueError, match=">= 0"):
+        ranking_metrics(torch.tensor([-1, 3]))
+    with pytest.raises(ValueError, match="non-empty"):
+        ranking_metrics(torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="the model knows 1..10"):
+        evaluate(FixedScores(10), EvalSplit(torch.ones(2, 4, dtype=torch.long), torch.tensor([1, 12])))  # type: ignore[arg-type]

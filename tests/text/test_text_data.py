@@ -66,6 +66,14 @@ def test_read_sentences_strips_and_skips_empty_lines(tmp_path):
         read_sentences(write(tmp_path, "empty.txt", "\n \n"))
 
 
+@pytest.mark.parametrize("reader", [read_sts, read_sentences])
+def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path, reader):
+    path = tmp_path / "latin1.tsv"
+    path.write_bytes("genre\tfile\t2012\t1\t4.0\tCafé.\tA café.\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.tsv is not UTF-8 text"):
+        reader(path)
+
+
 def test_frame_columns_returns_columns_in_the_requested_order():
     frame = pd.DataFrame({"positive": ["b1", "b2"], "anchor": [" a1", "a2"], "negative": ["c1", "c2"]})
     assert frame_columns(frame, ["anchor", "positive", "negative"]) == [["a1", "a2"], ["b1", "b2"], ["c1", "c2"]]
