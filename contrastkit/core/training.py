@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import json
 import math
+import numbers
 import os
 import random
 import tempfile
@@ -68,11 +69,27 @@ class TrainConfig:
     """Show a tqdm progress bar."""
 
     def __post_init__(self) -> None:
+        for name in ("max_steps", "log_every", "checkpoint_every", "seed", "eval_every", "patience"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+                raise TypeError(f"TrainConfig: {name} must be an int; got {value!r}.")
         for name in ("max_steps", "log_every", "checkpoint_every"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig: {name} must be > 0; got {getattr(self, name)}.")
         if self.lr <= 0 or not math.isfinite(self.lr):
             raise ValueError(f"TrainConfig: lr must be > 0; got {self.lr}.")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ValueError(f"TrainConfig: weight_decay must be finite and >= 0; got {self.weight_decay}.")
+        if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
+            # A negative max norm flips the gradients' sign (ascent) and 0 freezes the model.
+            raise ValueError(f"TrainConfig: grad_clip must be a finite norm > 0 or None; got {self.grad_clip}.")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError) as error:
+                raise ValueError(
+                    f"TrainConfig: device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {self.device!r}."
+                ) from error
         if self.eval_every is not None and self.eval_every <= 0:
             raise ValueError(f"TrainConfig: eval_every must be > 0 or None; got {self.eval_every}.")
         if self.patience is not None and self.patience < 1:
@@ -225,6 +242,11 @@ class Trainer:
         run_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config or TrainConfig()
+        if evaluate is None and (self.config.monitor is not None or self.config.eval_every is not None):
+            raise ValueError(
+                "Trainer: the config sets monitor or eval_every but no evaluate callback was given; "
+                "pass evaluate=fn(model) -> {metric: value}, or unset them."
+            )
         self.run_config = dict(run_config or {})
         self.device = resolve_device(self.config.device)
         seed_everything(self.config.seed)

@@ -177,3 +177,29 @@ def test_bad_configuration_and_step_outputs() -> None:
         Trainer(make_model(), lambda m, b: m(b).sum() * float("nan"), batches, config(None, 1)).fit()
     with pytest.raises(ValueError, match="no batches"):
         Trainer(make_model(), step, lambda e: [], config(None, 1)).fit()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"grad_clip": -1.0}, ValueError, "grad_clip must be a finite norm > 0"),  # would ascend
+        ({"grad_clip": 0.0}, ValueError, "grad_clip must be a finite norm > 0"),  # would freeze
+        ({"grad_clip": float("nan")}, ValueError, "grad_clip"),
+        ({"weight_decay": -0.1}, ValueError, "weight_decay must be finite and >= 0"),
+        ({"weight_decay": float("nan")}, ValueError, "weight_decay"),
+        ({"max_steps": 2.5}, TypeError, "max_steps must be an int"),
+        ({"seed": True}, TypeError, "seed must be an int"),
+        ({"eval_every": 1.5}, TypeError, "eval_every must be an int"),
+        ({"device": "gpu"}, ValueError, "device must be 'auto', 'cpu'"),
+    ],
+)
+def test_bad_settings_are_rejected_when_the_config_is_built(kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_evaluation_settings_without_an_evaluate_callback_are_an_error() -> None:
+    # Otherwise early stopping and the best checkpoint would silently never happen.
+    for settings in ({"monitor": "acc", "patience": 1}, {"eval_every": 5}):
+        with pytest.raises(ValueError, match="no evaluate callback"):
+            Trainer(make_model(), step, batches, config(None, 3, **settings))
