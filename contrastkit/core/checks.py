@@ -26,13 +26,20 @@ def check_2d(name: str, x: Tensor, where: str) -> None:
 
 
 def check_pair(query: Tensor, key: Tensor, where: str, names: tuple[str, str] = ("query", "key")) -> None:
-    """query and key: both [B, D] with the same B and D."""
+    """query and key: both [B, D] with the same B >= 1 and D, dtype and device."""
     check_2d(names[0], query, where)
     check_2d(names[1], key, where)
     if query.shape != key.shape:
         raise ValueError(
             f"{where}: {names[0]} and {names[1]} must both be [B, D] with the same shape; "
             f"got {tuple(query.shape)} and {tuple(key.shape)}."
+        )
+    if query.shape[0] == 0:
+        raise ValueError(f"{where}: the batch is empty ({names[0]} has shape {tuple(query.shape)}).")
+    if query.dtype != key.dtype or query.device != key.device:
+        raise TypeError(
+            f"{where}: {names[0]} and {names[1]} must share dtype and device; got {query.dtype} on {query.device} "
+            f"and {key.dtype} on {key.device}. Cast one with .to(other)."
         )
 
 

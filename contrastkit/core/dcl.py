@@ -15,6 +15,8 @@ def von_mises_fisher_weight(z1: Tensor, z2: Tensor, sigma: float = 0.5) -> Tenso
     Computed on detached, L2-normalised views, as in the paper's weighting function (a weight, not a
     path for gradients). Shapes: ``[B, D] x [B, D] -> [B]``; the weights average to 1.
     """
+    check_pair(z1, z2, "von_mises_fisher_weight", names=("z1", "z2"))
+    check_positive("sigma", sigma, "von_mises_fisher_weight")
     a = F.normalize(z1.detach(), dim=-1, eps=1e-8)
     b = F.normalize(z2.detach(), dim=-1, eps=1e-8)
     sim = acc((a * b).sum(-1)) / sigma

@@ -81,6 +81,7 @@ def margin_contrastive(
     check_pair(x1, x2, where, names=("x1", "x2"))
     if not isinstance(same, Tensor) or same.dtype != torch.bool or same.shape != (x1.shape[0],):
         raise TypeError(f"{where}: same must be a bool tensor of shape ({x1.shape[0]},); got {same!r:.60}.")
+    check_positive("pos_margin", pos_margin, where, allow_zero=True)
     check_positive("neg_margin", neg_margin, where, allow_zero=True)
     check_positive("power", power, where)
     check_reduction(reduction, where)

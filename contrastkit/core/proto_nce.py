@@ -47,6 +47,8 @@ def proto_nce(
     """
     where = "proto_nce"
     check_2d("query", query, where)
+    if query.shape[0] == 0:
+        raise ValueError(f"{where}: the batch is empty (query has shape {tuple(query.shape)}).")
     if not (len(prototypes) == len(assignments) == len(concentrations) >= 1):
         raise ValueError(
             f"{where}: prototypes, assignments and concentrations must be lists of the same length >= 1; "

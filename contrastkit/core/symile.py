@@ -11,6 +11,10 @@ from .checks import acc, check_2d, check_min_batch, check_temperature
 
 def multilinear_inner_product(*xs: Tensor) -> Tensor:
     r"""MIP :math:`\langle x_1, \ldots, x_M \rangle = \sum_d \prod_m x_{m,d}`. Shapes: ``[B, D]`` each -> ``[B]``."""
+    if len(xs) < 2 or any(x.dim() != 2 or x.shape != xs[0].shape for x in xs):
+        raise ValueError(
+            f"multilinear_inner_product: needs >= 2 tensors of one shape [B, D]; got {[tuple(x.shape) for x in xs]}."
+        )
     out = xs[0]
     for x in xs[1:]:
         out = out * x

@@ -74,10 +74,19 @@ def prepare_graph(data: Data) -> Data:
     if y is not None:
         if y.dim() != 1 or y.shape[0] != n:
             raise ValueError(f"{where}: data.y must be [N]={n}; got {tuple(y.shape)}.")
+        if y.is_floating_point() or y.dtype == torch.bool:
+            # .long() would truncate 2.7 to 2 and turn NaN into a huge negative class.
+            raise TypeError(f"{where}: data.y must hold integer class ids; got {y.dtype}.")
         out.y = y.long()
     for mask in ("train_mask", "val_mask", "test_mask"):
         if mask in data:
-            out[mask] = data[mask]
+            value = data[mask]
+            if not isinstance(value, Tensor) or value.dtype != torch.bool or value.shape != (n,):
+                raise ValueError(
+                    f"{where}: data.{mask} must be a bool tensor [N]={n}; got "
+                    f"{getattr(value, 'dtype', type(value).__name__)} {tuple(getattr(value, 'shape', ()))}."
+                )
+            out[mask] = value
     return out
 
 

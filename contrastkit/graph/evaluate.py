@@ -31,6 +31,9 @@ def _as_numpy_labels(name: str, values: Tensor | np.ndarray) -> np.ndarray:
     arr = values.detach().cpu().numpy() if isinstance(values, Tensor) else np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D labels; got shape {arr.shape}.")
+    if not np.issubdtype(arr.dtype, np.integer):
+        # A cast would truncate 0.9 to 0 and score the truncated labels.
+        raise TypeError(f"{name} must be integer class ids; got dtype {arr.dtype}.")
     return arr.astype(np.int64)
 
 
@@ -88,6 +91,8 @@ def kmeans_assign(
 
 def random_split(num_nodes: int, seed: int, train: float = 0.1, val: float = 0.1) -> tuple[Tensor, Tensor, Tensor]:
     """Boolean ``(train, val, test)`` masks ``[N]`` of a random ``train / val / rest`` node split."""
+    if not (0 < train < 1 and 0 < val < 1 and train + val < 1):
+        raise ValueError(f"random_split: need fractions 0 < train, val and train + val < 1; got {train}, {val}.")
     perm = torch.randperm(num_nodes, generator=torch.Generator().manual_seed(seed))
     n_train, n_val = int(round(train * num_nodes)), int(round(val * num_nodes))
     masks = [torch.zeros(num_nodes, dtype=torch.bool) for _ in range(3)]
@@ -102,6 +107,15 @@ def linear_probe(z: Tensor, labels: Tensor, train: Tensor, val: Tensor, test: Te
 
     Returns ``{"val_acc", "test_acc", "C"}``.
     """
+    n = z.shape[0]
+    for name, mask in (("train", train), ("val", val), ("test", test)):
+        if mask.dtype != torch.bool or mask.shape != (n,):
+            # An integer 0/1 mask would index rows 0 and 1 over and over.
+            raise ValueError(f"linear_probe: the {name} mask must be a bool tensor [N]={n}; got {mask.dtype} {tuple(mask.shape)}.")
+        if not bool(mask.any()):
+            raise ValueError(f"linear_probe: the {name} mask selects no node.")
+    if labels.shape != (n,):
+        raise ValueError(f"linear_probe: labels must be [N]={n}; got {tuple(labels.shape)}.")
     x = F.normalize(z.detach().cpu().double(), dim=1).numpy()
     y = labels.cpu().numpy()
     best: tuple[float, float, float] | None = None

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from contrastkit.core import contrast
-from contrastkit.core.checks import check_2d, check_pair, check_temperature
+from contrastkit.core.checks import check_2d, check_pair, check_positive, check_temperature
 from contrastkit.core.similarity import resolve_similarity
 
 AssignmentMode = Literal["soft", "hard"]
@@ -131,6 +131,12 @@ def meta_nodes(z: Tensor, assignments: Tensor, aggregate: Aggregate = "mean") ->
     Shapes: z ``[N, D]``, assignments ``[N, K]`` (soft or one-hot) -> ``(m [K, D], mass [K])``.
     An empty cluster (mass 0) gives a zero meta-node; :func:`pamc_loss` leaves those out.
     """
+    if aggregate not in ("mean", "sum"):
+        raise ValueError(f"meta_nodes: aggregate must be 'mean' or 'sum'; got {aggregate!r}.")
+    if z.dim() != 2 or assignments.dim() != 2 or assignments.shape[0] != z.shape[0]:
+        raise ValueError(
+            f"meta_nodes: need z [N, D] and assignments [N, K]; got {tuple(z.shape)} and {tuple(assignments.shape)}."
+        )
     mass = assignments.sum(0)  # (K,)
     m = assignments.T @ z  # (K, D)
     if aggregate == "mean":
@@ -222,8 +228,14 @@ def pamc_loss(
         )
     if pos_weight.numel() == 0:
         raise ValueError(f"{where}: no positive pairs: the graph has no edges. PamC takes its positives from edges.")
-    if bool((pos_weight <= 0).any()):
-        raise ValueError(f"{where}: pos_weight must be > 0; got min {float(pos_weight.min())}.")
+    # One device sync for the three checks of a training step; the details only on failure.
+    if not bool(torch.stack([(pos_weight > 0).all(), pos_index.min() >= 0, pos_index.max() < n]).all()):
+        if not bool((pos_weight > 0).all()):  # also catches NaN
+            raise ValueError(f"{where}: pos_weight must be > 0; got min {float(pos_weight.min())}.")
+        raise ValueError(
+            f"{where}: pos_index holds node ids in [{int(pos_index.min())}, {int(pos_index.max())}]; "
+            f"there are {n} nodes."
+        )
     for name, value, options in (
         ("temperature_mode", temperature_mode, ("divide", "multiply")),
         ("assignment", assignment, ("soft", "hard")),
@@ -269,6 +281,8 @@ def clustering_kl(q: Tensor, p: Tensor | None = None) -> Tensor:
     r""":math:`\mathrm{KL}(P \| Q) = \frac{1}{N}\sum_{i,k} p_{ik} \log(p_{ik}/q_{ik})`, with P the
     :func:`target_distribution` of Q unless given. ``[N, K] -> scalar``."""
     p = target_distribution(q) if p is None else p
+    if q.dim() != 2 or p.shape != q.shape:
+        raise ValueError(f"clustering_kl: q and p must both be [N, K]; got {tuple(q.shape)} and {tuple(p.shape)}.")
     return F.kl_div(q.clamp_min(1e-12).log(), p, reduction="batchmean")
 
 
@@ -300,8 +314,7 @@ class PamC(nn.Module):
     ) -> None:
         super().__init__()
         check_temperature(temperature, type(self).__name__)
-        if cluster_weight < 0:
-            raise ValueError(f"PamC: cluster_weight must be >= 0; got {cluster_weight}.")
+        check_positive("cluster_weight", cluster_weight, "PamC", allow_zero=True)
         self.temperature = float(temperature)
         self.temperature_mode: TemperatureMode = temperature_mode
         self.assignment: AssignmentMode = assignment

@@ -77,8 +77,19 @@ class WindowDataset:
         return len(self) > 0 and bool((self.label >= 0).all())
 
     def subset(self, index: Tensor | np.ndarray | Sequence[int]) -> WindowDataset:
-        """The samples at ``index`` (codes and names are kept, so subsets stay comparable)."""
-        idx = torch.as_tensor(np.asarray(index), dtype=torch.long)
+        """The samples at ``index``: integer positions or a bool mask ``[N]`` (codes and names are kept,
+        so subsets stay comparable)."""
+        arr = index.detach().cpu().numpy() if isinstance(index, Tensor) else np.asarray(index)
+        n = len(self)
+        if arr.dtype == bool:
+            if arr.shape != (n,):
+                raise ValueError(f"WindowDataset.subset: a bool mask must be [N]={n}; got {arr.shape}.")
+            arr = np.flatnonzero(arr)
+        elif arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"WindowDataset.subset: index must be integer positions or a bool mask; got {arr.dtype}.")
+        if arr.size and (arr.min() < -n or arr.max() >= n):
+            raise ValueError(f"WindowDataset.subset: positions must lie in [0, {n}); got [{arr.min()}, {arr.max()}].")
+        idx = torch.as_tensor(arr.reshape(-1), dtype=torch.long)
         return WindowDataset(
             self.x[idx], self.patient[idx], self.trial[idx], self.label[idx], self.patient_names, self.channels
         )

@@ -144,8 +144,16 @@ def classification_metrics(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
     """
     y = np.asarray(y)
     prob = np.asarray(prob)
-    if prob.ndim != 2 or prob.shape[0] != y.shape[0]:
-        raise ValueError(f"classification_metrics: prob must be [N, K] with N={len(y)}; got {prob.shape}.")
+    if prob.ndim != 2 or prob.shape[0] != y.shape[0] or prob.shape[1] < 2:
+        raise ValueError(f"classification_metrics: prob must be [N, K >= 2] with N={len(y)}; got {prob.shape}.")
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"classification_metrics: y must be integer labels [N]; got {y.dtype} {y.shape}.")
+    if y.size and (y.min() < 0 or y.max() >= prob.shape[1]):
+        # -1 (unlabelled) would otherwise index the last class of a one-hot table.
+        raise ValueError(
+            f"classification_metrics: labels must lie in 0..{prob.shape[1] - 1}; got [{y.min()}, {y.max()}]. "
+            "Drop unlabelled (-1) samples first."
+        )
     if len(np.unique(y)) < 2:
         raise ValueError(
             f"classification_metrics: AUROC needs both classes among the labels; got only {np.unique(y)}. "

@@ -42,6 +42,15 @@ def test_positive_pair_no_longer_in_denominator(angle: float) -> None:
     assert nt_xent(z1, z2, temperature=t).item() == pytest.approx(F.softplus(loss).item(), rel=1e-12)
 
 
+def test_vmf_weight_rejects_a_bad_sigma_and_shapes() -> None:
+    z = torch.randn(4, 3)
+    for sigma in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="sigma must be finite and > 0"):
+            von_mises_fisher_weight(z, z, sigma)
+    with pytest.raises(ValueError, match=r"\[N, D\]"):
+        von_mises_fisher_weight(z[0], z[0])
+
+
 def test_gradcheck() -> None:
     z1 = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     z2 = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)

@@ -43,3 +43,5 @@ def test_bad_input() -> None:
         proto_nce(q, [torch.randn(2, 3)], [torch.zeros(4)], [torch.ones(2)])
     with pytest.raises(ValueError, match="same length"):
         proto_nce(q, [torch.randn(2, 3)], [], [])
+    with pytest.raises(ValueError, match="batch is empty"):
+        proto_nce(q[:0], [torch.randn(2, 3)], [torch.zeros(0, dtype=torch.long)], [torch.ones(2)])

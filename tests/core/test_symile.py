@@ -33,3 +33,6 @@ def test_gradcheck_and_errors() -> None:
         symile(torch.randn(3, 2))
     with pytest.raises(ValueError, match="share"):
         symile(torch.randn(3, 2), torch.randn(3, 3))
+    # Broadcasting [4, 8] against [1, 8] would silently score one row against every other.
+    with pytest.raises(ValueError, match="one shape"):
+        multilinear_inner_product(torch.randn(4, 8), torch.randn(1, 8), torch.randn(4, 8))

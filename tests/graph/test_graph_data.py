@@ -41,6 +41,13 @@ def test_prepare_graph_removes_self_loops_merges_duplicates_and_symmetrises() ->
         (Data(x=torch.randn(2, 2), edge_index=torch.tensor([[0], [5]])), ValueError, "ids must lie in"),
         (Data(x=torch.randn(2, 2), edge_index=torch.tensor([0, 1])), ValueError, r"\[2, E\]"),
         (Data(x=torch.tensor([[0.0, float("nan")], [1, 1]]), edge_index=torch.tensor([[0], [1]])), ValueError, "NaN"),
+        # .long() would truncate 0.5 to class 0 and NaN to a huge negative class.
+        (Data(x=torch.randn(2, 2), edge_index=torch.tensor([[0], [1]]), y=torch.tensor([0.5, float("nan")])), TypeError,
+         "integer class ids"),
+        (Data(x=torch.randn(3, 2), edge_index=torch.tensor([[0], [1]]), train_mask=torch.tensor([1, 0, 1])), ValueError,
+         r"train_mask must be a bool tensor \[N\]=3"),
+        (Data(x=torch.randn(3, 2), edge_index=torch.tensor([[0], [1]]), test_mask=torch.tensor([True, False])),
+         ValueError, "test_mask must be a bool tensor"),
     ],
 )
 def test_prepare_graph_rejects_bad_graphs(data: Data, error: type[Exception], message: str) -> None:

@@ -55,6 +55,24 @@ def test_probe_separates_separable_embeddings_and_not_noise() -> None:
     assert linear_probe(noise, y, *masks)["test_acc"] < 0.5
 
 
+def test_probe_and_scores_reject_inputs_that_would_score_the_wrong_nodes_or_labels() -> None:
+    x, y = torch.randn(20, 3), torch.arange(20) % 2
+    train, val, test = random_split(20, seed=0)
+    # An integer 0/1 mask would index rows 0 and 1 over and over (and score 100%).
+    with pytest.raises(ValueError, match=r"train mask must be a bool tensor \[N\]=20"):
+        linear_probe(x, y, train.long(), val, test)
+    with pytest.raises(ValueError, match="val mask must be a bool tensor"):
+        linear_probe(x, y, train, val[:10], test)
+    with pytest.raises(ValueError, match="test mask selects no node"):
+        linear_probe(x, y, train, val, torch.zeros(20, dtype=torch.bool))
+    with pytest.raises(TypeError, match="labels must be integer class ids"):
+        clustering_scores(np.array([0.2, 0.9, 1.5, 1.1]), np.array([0, 0, 1, 1]))
+    with pytest.raises(ValueError, match="fractions"):
+        random_split(10, 0, train=0.7, val=0.7)
+    with pytest.raises(ValueError, match="fractions"):
+        random_split(10, 0, train=-0.1)
+
+
 def test_probe_names_its_protocol_and_kmeans_checks_k() -> None:
     data = Data(x=torch.randn(100, 4), y=torch.arange(100) % 2)
     out = probe_scores(torch.randn(100, 4), data, "random_10_10_80", splits=2)

@@ -13,6 +13,7 @@ from contrastkit.graph.objectives import (
     PamC,
     clustering_kl,
     grace_loss,
+    meta_nodes,
     neighbourhood_weights,
     pamc_loss,
     target_distribution,
@@ -180,6 +181,28 @@ def test_pamc_rejects_bad_input(kwargs: dict[str, object], message: str) -> None
     index, weight = neighbourhood_weights(index, n, 1) if index.numel() else (index, torch.empty(0))
     with pytest.raises(ValueError, match=message):
         pamc_loss(torch.randn(n, 4), torch.softmax(torch.randn(n, k), 1), index, weight, **kwargs)  # type: ignore[arg-type]
+
+
+def test_pamc_rejects_bad_positives_and_helpers_their_bad_input() -> None:
+    n = 10
+    z, q = torch.randn(n, 4), torch.softmax(torch.randn(n, 3), 1)
+    index, weight = neighbourhood_weights(torch.tensor(_graph(n, 0)).T, n, 1)
+    nan_weight = weight.clone()
+    nan_weight[0] = float("nan")
+    with pytest.raises(ValueError, match="pos_weight must be > 0"):
+        pamc_loss(z, q, index, nan_weight)
+    bad_index = index.clone()
+    bad_index[1, 0] = n
+    with pytest.raises(ValueError, match=r"pos_index holds node ids in \[0, 10\]; there are 10 nodes"):
+        pamc_loss(z, q, bad_index, weight)
+    with pytest.raises(ValueError, match="aggregate must be 'mean' or 'sum'"):
+        meta_nodes(z, q, "avg")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"assignments \[N, K\]"):
+        meta_nodes(z, q[:5])
+    with pytest.raises(ValueError, match=r"q and p must both be \[N, K\]"):
+        clustering_kl(q, q[:, :1])
+    with pytest.raises(ValueError, match="cluster_weight must be finite"):
+        PamC(cluster_weight=float("nan"))
 
 
 def test_pamc_module_adds_the_dec_term_and_reference_config() -> None:

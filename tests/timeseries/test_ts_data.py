@@ -42,6 +42,21 @@ def test_windows_of_different_length_trials() -> None:
     assert ds.patient_names == ["a", "b"]
 
 
+def test_subset_takes_positions_or_a_bool_mask() -> None:
+    ds = make_windows(table(lengths=(10, 13)), window=4, stride=3)  # 14 windows, patient 1 from 7 on
+    mask = np.zeros(len(ds), dtype=bool)
+    mask[-5:] = True
+    for selected in (ds.subset(mask), ds.subset(torch.from_numpy(mask)), ds.subset(np.arange(9, 14))):
+        assert len(selected) == 5 and selected.patient.tolist() == [1] * 5
+        torch.testing.assert_close(selected.x, ds.x[9:])
+    with pytest.raises(ValueError, match=r"bool mask must be \[N\]=14"):
+        ds.subset(mask[:5])
+    with pytest.raises(ValueError, match=r"positions must lie in \[0, 14\)"):
+        ds.subset([3, 14])
+    with pytest.raises(TypeError, match="integer positions or a bool mask"):
+        ds.subset(np.array([0.0, 1.0]))
+
+
 def test_channel_selection_by_name_and_unknown_channels() -> None:
     df = table(channels=3)
     ds = make_windows(df, window=5, channels=["c2", "c0"])

@@ -106,6 +106,19 @@ def test_multiclass_metrics_are_macro_one_vs_rest() -> None:
     assert m["auroc"] == pytest.approx(expected)
 
 
+def test_metrics_reject_labels_outside_the_classes() -> None:
+    prob = np.eye(3)[[0, 1, 2, 2]]
+    # -1 ("unlabelled") would otherwise be scored as the last class, here a perfect one.
+    with pytest.raises(ValueError, match=r"labels must lie in 0..2; got \[-1, 2\]"):
+        classification_metrics(np.array([0, 1, 2, -1]), prob)
+    with pytest.raises(ValueError, match="labels must lie in 0..2"):
+        classification_metrics(np.array([0, 1, 2, 3]), prob)
+    with pytest.raises(TypeError, match="integer labels"):
+        classification_metrics(np.array([0.0, 1.0, 2.0, 2.0]), prob)
+    with pytest.raises(ValueError, match="K >= 2"):
+        classification_metrics(np.array([0, 1, 0, 1]), np.ones((4, 1)))
+
+
 def test_patient_metrics_average_probabilities_per_patient() -> None:
     patient = np.array([0, 0, 1, 1, 2, 2, 3, 3])
     y = np.array([1, 1, 0, 0, 1, 1, 0, 0])
