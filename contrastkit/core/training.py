@@ -16,7 +16,7 @@ import numbers
 import os
 import random
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -153,6 +153,33 @@ def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def load_saved(
+    path: str | os.PathLike[str],
+    where: str,
+    *,
+    keys: Sequence[str] = (),
+    map_location: str | torch.device | None = "cpu",
+    weights_only: bool = False,
+) -> Any:
+    """``torch.load`` of a file written by :func:`atomic_save`, failing with one clear ValueError.
+
+    A truncated, foreign or unpickleable file raises whatever torch's reader raises
+    (``RuntimeError``, ``UnpicklingError``, ``EOFError`` ...), and a torch file of another kind
+    a ``KeyError`` later; here both name the file and ``where``. ``keys``: entries the saved dict
+    must hold.
+    """
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=weights_only)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # a foreign or corrupt file must not be half-applied
+        raise ValueError(f"{where}: cannot read {path} ({type(exc).__name__}: {exc}).") from exc
+    missing = [key for key in keys if not isinstance(state, Mapping) or key not in state]
+    if missing:
+        raise ValueError(f"{where}: {path} is not the expected file: it lacks {missing}.")
+    return state
 
 
 def atomic_write_text(text: str, path: str | os.PathLike[str]) -> None:
@@ -312,9 +339,9 @@ class Trainer:
 
     def _load(self, path: Path) -> None:
         try:
-            state = torch.load(path, map_location=self.device, weights_only=False)
-        except Exception as exc:  # a foreign or corrupt file must not be half-applied
-            raise ValueError(f"Trainer: cannot read checkpoint {path}: {exc}. Delete it or pass resume=False.") from exc
+            state = load_saved(path, "Trainer", map_location=self.device)
+        except ValueError as exc:
+            raise ValueError(f"{exc} Delete the checkpoint or pass resume=False.") from exc
         fix = "Use a new run_dir, delete the checkpoint, or pass resume=False."
         saved = state.get("config", {})
         changed = [f"{name} {saved[name]!r} -> {getattr(self.config, name)!r}"

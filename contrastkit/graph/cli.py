@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from contrastkit.core import data_root, plot_embeddings, read_csv
+from contrastkit.core import data_root, load_saved, plot_embeddings, read_csv
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import from_pandas, load_planetoid, synthetic_graph
@@ -109,7 +109,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         )
     run = json.loads((args.run_dir / "graph_run.json").read_text())
     data = _data(run["data"], run["seed"])
-    embeddings = torch.load(args.run_dir / "embeddings.pt", weights_only=True)
+    embeddings = load_saved(args.run_dir / "embeddings.pt", "graph evaluate", weights_only=True)
     if embeddings.shape[0] != data.num_nodes:
         raise SystemExit(
             f"{args.run_dir}: {embeddings.shape[0]} embeddings for a graph of {data.num_nodes} nodes."

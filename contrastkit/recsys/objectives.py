@@ -97,7 +97,12 @@ def next_item_loss(
 def _lengths(seqs: Tensor) -> Tensor:
     if seqs.dtype != torch.long or seqs.dim() != 2:
         raise TypeError(f"augmentations take [B, L] long left-padded item tensors; got {seqs.dtype} {tuple(seqs.shape)}.")
-    return (seqs != PAD).sum(1)
+    real = seqs != PAD
+    # The augmentations place the n real items in the last n columns; a right-padded row (or a
+    # hole) would be cropped to padding.
+    if bool((real[:, :-1] & ~real[:, 1:]).any()):
+        raise ValueError("augmentations take left-padded sequences (padding 0 before the items); got padding after an item.")
+    return real.sum(1)
 
 
 def _check_rate(name: str, rate: float) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 import torch
 from torch import nn
 
-from contrastkit.core import TrainConfig, Trainer, atomic_save, resolve_device
+from contrastkit.core import TrainConfig, Trainer, atomic_save, load_saved, resolve_device
 from contrastkit.core.checks import check_temperature
 
 from .data import LeaveOneOut, SequenceData, WindowSampler
@@ -232,7 +232,7 @@ def load(path: str | os.PathLike[str], device: str = "cpu") -> tuple[SASRec, Rec
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"load: {path} does not exist; train first (contrastkit recsys train --run-dir ...).")
-    state = torch.load(path, map_location=device, weights_only=False)
+    state = load_saved(path, "recsys load", keys=("model", "config", "item_ids", "user_ids"), map_location=device)
     config = RecsysConfig(**state["config"])
     data = SequenceData(sequences=[], item_ids=state["item_ids"], user_ids=state["user_ids"])
     model = build_model(config, data.n_items)

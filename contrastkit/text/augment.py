@@ -65,6 +65,12 @@ def word_repetition(
     rng = random.Random(seed) if seed is not None else random.Random(random.getrandbits(64))
     mask: Tensor = features["attention_mask"]
     b, length = mask.shape
+    if length > 1 and bool((mask[:, 1:] > mask[:, :-1]).any()):
+        # Indices count from the first column, so a left-padded row would repeat its padding.
+        raise ValueError(
+            "word_repetition: the batch is not right-padded (a 0 in attention_mask before a 1); "
+            "tokenize with padding_side='right' (sentence-transformers' default)."
+        )
     lengths = mask.sum(1).tolist()
     indices = []
     for n in lengths:

@@ -14,9 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from contrastkit.core import TrainConfig, atomic_save, data_root, seed_everything
+from contrastkit.core import TrainConfig, atomic_save, data_root, load_saved, seed_everything
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import WindowDataset, make_windows, read_recordings, read_uci_eeg, synthetic_recordings
@@ -112,7 +110,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     path = Path(args.run_dir) / "encoder.pt"
     if not path.exists():
         raise SystemExit(f"{path} not found; run `contrastkit timeseries train --run-dir {args.run_dir}` first.")
-    saved = torch.load(path, weights_only=False)
+    saved = load_saved(path, "timeseries evaluate", keys=("encoder", "data", "weights"))
     spec = DataSpec(**{**saved["data"], "channels": tuple(saved["data"]["channels"] or ()) or None})
     ds, split = spec.load()
     encoder = load_encoder(saved["encoder"])

@@ -149,6 +149,9 @@ def check_recordings(df: pd.DataFrame) -> None:
     for col in ("patient_id", "trial_id"):
         if df[col].isna().any():
             raise ValueError(f"recordings: {col} has missing values in rows {list(df.index[df[col].isna()][:5])}.")
+        # Ids are keyed by their text, so 1 and "1" would merge two patients (or trials) into one.
+        if df[col].astype(str).nunique() != df[col].nunique():
+            raise ValueError(f"recordings: {col} mixes ids that read the same as text (e.g. 1 and '1'); use one type.")
     dup = df.duplicated(["patient_id", "trial_id"])
     if dup.any():
         raise ValueError(
@@ -157,8 +160,12 @@ def check_recordings(df: pd.DataFrame) -> None:
         )
     if "label" in df.columns:
         labels = df["label"].dropna()
-        if not labels.empty and not np.allclose(labels.to_numpy(dtype=float) % 1, 0):
-            raise ValueError("recordings: label must hold integer classes; encode them first.")
+        numeric = pd.to_numeric(labels, errors="coerce")
+        if numeric.isna().any() or not np.allclose(numeric.to_numpy(dtype=float) % 1, 0):
+            raise ValueError(
+                f"recordings: label must hold integer classes; got {labels.head(3).tolist()}. "
+                "Encode them first, e.g. df['label'] = pd.factorize(df['label'])[0]."
+            )
 
 
 def _window_starts(length: int, window: int, stride: int) -> list[int]:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import contrastkit.core.training as training
-from contrastkit.core import TrainConfig, Trainer, nt_xent
+from contrastkit.core import TrainConfig, Trainer, atomic_save, load_saved, nt_xent
 
 DATA = torch.randn(40, 6, generator=torch.Generator().manual_seed(1))
 
@@ -87,7 +87,7 @@ def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="cannot read checkpoint"):
+    with pytest.raises(ValueError, match="Trainer: cannot read .*checkpoint.pt .*Delete the checkpoint or pass resume=False"):
         Trainer(make_model(), step, batches, config(tmp_path, 4))
 
 
@@ -203,3 +203,18 @@ def test_evaluation_settings_without_an_evaluate_callback_are_an_error() -> None
     for settings in ({"monitor": "acc", "patience": 1}, {"eval_every": 5}):
         with pytest.raises(ValueError, match="no evaluate callback"):
             Trainer(make_model(), step, batches, config(None, 3, **settings))
+
+
+def test_load_saved_names_a_broken_or_foreign_file(tmp_path: Path) -> None:
+    atomic_save({"model": {}, "config": {}}, tmp_path / "good.pt")
+    assert load_saved(tmp_path / "good.pt", "reader", keys=("model", "config")) == {"model": {}, "config": {}}
+    with pytest.raises(ValueError, match=r"reader: .*good.pt is not the expected file: it lacks \['item_ids'\]"):
+        load_saved(tmp_path / "good.pt", "reader", keys=("model", "item_ids"))
+    whole = (tmp_path / "good.pt").read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "garbage.pt").write_bytes(b"\x00garbage")
+    for name in ("truncated.pt", "garbage.pt"):
+        with pytest.raises(ValueError, match=rf"reader: cannot read .*{name}"):
+            load_saved(tmp_path / name, "reader")
+    with pytest.raises(FileNotFoundError):
+        load_saved(tmp_path / "missing.pt", "reader")

@@ -132,6 +132,13 @@ def test_reorder_shuffles_only_one_contiguous_run(rate: float) -> None:
     assert changed_any == (rate > 0)
 
 
+@pytest.mark.parametrize("augment", [lambda s: crop(s, 0.6), lambda s: mask_items(s, 0.3, 99), lambda s: reorder(s, 0.6)])
+def test_augmentations_reject_right_padded_sequences(augment) -> None:
+    # A right-padded row would be cropped to padding alone.
+    with pytest.raises(ValueError, match="left-padded"):
+        augment(torch.tensor([[0, 0, 1, 2], [1, 2, 3, 0]]))
+
+
 def test_random_augment_uses_each_augmentation() -> None:
     seqs = torch.arange(1, 9).repeat(300, 1)
     out = random_augment(seqs, mask_token=99, generator=torch.Generator().manual_seed(0))

@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+from contrastkit.core import atomic_save
 from contrastkit.recsys.cli import register
 from contrastkit.recsys.data import build_sequences, leave_one_out, synthetic_interactions
 from contrastkit.recsys.evaluate import evaluate, recommend
@@ -137,3 +138,12 @@ def test_cli_train_evaluate_recommend(tmp_path, capsys) -> None:
     assert out.count("'i") == 3 and "'i1'" not in out and "'i2'" not in out
     with pytest.raises(FileNotFoundError, match="no data found"):
         main(["recsys", "train", "--data", "no-such-dataset", "--run-dir", run])
+
+
+def test_load_of_a_foreign_or_broken_file_is_a_clear_error(tmp_path) -> None:
+    atomic_save({"model": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"recsys load: .*other.pt is not the expected file: it lacks \['config'"):
+        load(tmp_path / "other.pt")
+    (tmp_path / "broken.pt").write_bytes(b"\x00")
+    with pytest.raises(ValueError, match="recsys load: cannot read"):
+        load(tmp_path / "broken.pt")

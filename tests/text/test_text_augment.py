@@ -76,3 +76,9 @@ def test_word_repetition_rejects_bad_settings(kwargs, message):
         word_repetition(features(), **kwargs)
     with pytest.raises(ValueError, match="input_ids"):
         word_repetition({"attention_mask": torch.ones(1, 3)})
+
+
+def test_word_repetition_rejects_a_left_padded_batch():
+    left = {"input_ids": torch.tensor([[0, 0, 101, 5, 102]]), "attention_mask": torch.tensor([[0, 0, 1, 1, 1]])}
+    with pytest.raises(ValueError, match="not right-padded"):
+        word_repetition(left, seed=0)

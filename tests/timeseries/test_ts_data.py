@@ -86,6 +86,8 @@ def test_nan_windows_raise_or_are_dropped_with_a_warning() -> None:
         (lambda df: df.assign(trial_id=0), "unique"),
         (lambda df: df.assign(patient_id=[None, "a", "b", "b"]), "missing values"),
         (lambda df: df.assign(label=[0.5, 0, 1, 1]), "integer"),
+        (lambda df: df.assign(label=["sick", "well", "well", "sick"]), r"integer classes; got \['sick'"),
+        (lambda df: df.assign(patient_id=[1, "1", 2, 2], trial_id=[0, 0, 0, 1]), "read the same as text"),
         (lambda df: df.assign(signal=[np.zeros((3, 10))] + list(df.signal[1:])), "same channels"),
         (lambda df: df.assign(signal=[np.zeros((2, 3))] + list(df.signal[1:])), "fewer than window"),
         (lambda df: df.iloc[:0], "empty"),
