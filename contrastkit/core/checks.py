@@ -68,13 +68,17 @@ def check_positive(name: str, value: float, where: str, *, allow_zero: bool = Fa
         raise ValueError(f"{where}: {name} must be finite and {bound}; got {value}.")
 
 
-def check_positive_int(name: str, value: object, where: str, *, optional: bool = False) -> None:
-    """A count (chunk size, queue length, bins): an ``int`` > 0, not a bool; ``None`` too if ``optional``."""
+def check_positive_int(
+    name: str, value: object, where: str, *, optional: bool = False, allow_zero: bool = False
+) -> None:
+    """A count (chunk size, queue length, bins): an ``int`` > 0 (>= 0 if ``allow_zero``), not a bool;
+    ``None`` too if ``optional``."""
     if optional and value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
+        kind = "an int >= 0" if allow_zero else "a positive int"
         suffix = " or None" if optional else ""
-        raise ValueError(f"{where}: {name} must be a positive int{suffix}; got {value!r}.")
+        raise ValueError(f"{where}: {name} must be {kind}{suffix}; got {value!r}.")
 
 
 def check_min_batch(n: int, where: str, minimum: int = 2) -> None:

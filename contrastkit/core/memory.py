@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .checks import check_2d
+from .checks import check_2d, check_positive_int
 from .distributed import gather_no_grad
 
 
@@ -40,8 +40,8 @@ class MemoryQueue(nn.Module):
 
     def __init__(self, size: int, dim: int, *, gather_distributed: bool = False) -> None:
         super().__init__()
-        if size <= 0 or dim <= 0:
-            raise ValueError(f"MemoryQueue: size and dim must be > 0; got size={size}, dim={dim}.")
+        check_positive_int("size", size, "MemoryQueue")
+        check_positive_int("dim", dim, "MemoryQueue")
         self.size, self.dim = size, dim
         self.gather_distributed = gather_distributed
         self.register_buffer("keys", torch.zeros(size, dim))

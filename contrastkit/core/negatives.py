@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import check_2d, check_same_dim
+from .checks import check_2d, check_positive_int, check_same_dim
 from .similarity import SimilarityLike, resolve_similarity
 
 
@@ -69,6 +69,7 @@ def topk_hard_negatives(
     check_2d("query", query, where)
     check_2d("candidates", candidates, where)
     check_same_dim("query", query, "candidates", candidates, where)
+    check_positive_int("k", k, where)
     if not 0 < k <= candidates.shape[0]:
         raise ValueError(f"{where}: k must be in [1, {candidates.shape[0]}]; got {k}.")
     with torch.no_grad():

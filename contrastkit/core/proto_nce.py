@@ -80,7 +80,9 @@ def estimate_concentration(
     where = "estimate_concentration"
     check_2d("embeddings", embeddings, where)
     check_positive("alpha", alpha, where)
+    check_2d("centroids", centroids, where)
     k = centroids.shape[0]
+    _check_clustering(0, centroids, assignments, torch.ones(k), embeddings.shape[0], where)
     dist = (embeddings - centroids[assignments]).norm(dim=-1)
     sums = torch.zeros(k, device=embeddings.device).index_add_(0, assignments, dist.float())
     counts = torch.bincount(assignments, minlength=k).float()

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checks import check_2d, check_same_dim
+from .checks import check_2d, check_positive_int, check_same_dim
 
 SimilarityName = Literal["cosine", "dot", "neg_sq_euclidean"]
 
@@ -102,8 +102,7 @@ class BilinearSimilarity(nn.Module):
 
     def __init__(self, dim: int, init: Literal["identity", "random", "uniform"] = "identity") -> None:
         super().__init__()
-        if dim <= 0:
-            raise ValueError(f"BilinearSimilarity: dim must be > 0; got {dim}.")
+        check_positive_int("dim", dim, "BilinearSimilarity")
         if init not in ("identity", "random", "uniform"):
             raise ValueError(f"BilinearSimilarity: init must be identity, random or uniform; got {init!r}.")
         self.dim = dim

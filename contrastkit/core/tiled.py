@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .checks import check_positive_int
+
 
 def _tile_logits(
     q: Tensor, c: Tensor, scale: float, r0: int, r1: int, neg_mask: Tensor | None, exclude: Tensor | None
@@ -87,6 +89,7 @@ def tiled_negative_lse(
     Returns:
         ``[B]`` (float64 for float64 inputs, else float32); ``-inf`` for rows without negatives.
     """
+    check_positive_int("chunk", chunk, "tiled_negative_lse")
     out: Tensor = _TiledNegativeLSE.apply(  # type: ignore[no-untyped-call]
         q, c, float(scale), int(chunk), neg_mask, exclude)
     return out

@@ -19,6 +19,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, subgraph, to_undirected
 
 from contrastkit.core import encode_ids
+from contrastkit.core.checks import check_positive_int
 
 DEFAULT_CACHE = Path.home() / ".cache" / "contrastkit" / "Planetoid"
 
@@ -174,6 +175,8 @@ def synthetic_graph(
     Shapes: ``x`` ``[N, num_features]``, ``edge_index`` ``[2, ~N * avg_degree]``, ``y`` ``[N]``.
     """
     where = "synthetic_graph"
+    for name, value in (("num_nodes", num_nodes), ("num_classes", num_classes), ("num_features", num_features)):
+        check_positive_int(name, value, where)
     if num_classes < 1 or num_nodes < num_classes:
         raise ValueError(f"{where}: need 1 <= num_classes <= num_nodes; got {num_classes} and {num_nodes}.")
     if not 0.0 <= homophily <= 1.0 or avg_degree <= 0:

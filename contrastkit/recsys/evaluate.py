@@ -152,7 +152,7 @@ def recommend(
             "Fall back to popular items for new users."
         )
     available = data.n_items - (len(set(history)) if exclude_seen else 0)
-    if not 1 <= k <= available:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= available:
         raise ValueError(f"recommend: k must be in [1, {available}] (items left to recommend); got {k}.")
     if model.n_items != data.n_items:
         raise ValueError(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from contrastkit.core.checks import check_positive_int
+
 from .data import PAD
 
 
@@ -40,8 +42,9 @@ class SASRec(nn.Module):
         self, n_items: int, *, max_len: int = 50, hidden: int = 64, n_layers: int = 2, n_heads: int = 2, dropout: float = 0.2
     ) -> None:
         super().__init__()
-        if n_items < 1 or max_len < 1:
-            raise ValueError(f"SASRec: n_items and max_len must be >= 1; got {n_items}, {max_len}.")
+        for name, value in (("n_items", n_items), ("max_len", max_len), ("hidden", hidden), ("n_layers", n_layers),
+                            ("n_heads", n_heads)):
+            check_positive_int(name, value, "SASRec")
         if hidden % n_heads:
             raise ValueError(f"SASRec: hidden ({hidden}) must be divisible by n_heads ({n_heads}).")
         if not 0.0 <= dropout < 1.0:

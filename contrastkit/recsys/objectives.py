@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.core import group_mask, info_nce, resolve_similarity
+from contrastkit.core.checks import check_min_batch
 from contrastkit.core.similarity import SimilarityLike
 
 from .data import PAD, Batch
@@ -74,6 +75,8 @@ def next_item_loss(
     n_items = item_embeddings.shape[0]
     if kind not in NEXT_ITEM_LOSSES:
         raise ValueError(f"next_item_loss: kind must be one of {NEXT_ITEM_LOSSES}; got {kind!r}.")
+    if targets.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"next_item_loss: targets must be integer item indices; got {targets.dtype}.")
     if targets.numel() == 0:
         raise ValueError("next_item_loss: no supervised positions (every target is padding).")
     if bool((targets < 1).any()) or bool((targets > n_items).any()):
@@ -210,6 +213,7 @@ def two_view_info_nce(
         A scalar.
     """
     n = z1.shape[0]
+    check_min_batch(n, "two_view_info_nce")  # one pair alone has no negative: the loss would be 0
     z = torch.cat([z1, z2])  # (2N, D)
     partner = torch.cat([z2, z1])  # (2N, D) key a is the positive of query a
     rows = torch.arange(2 * n, device=z1.device)
@@ -237,6 +241,7 @@ def margin_regulariser(z1: Tensor, z2: Tensor, *, similarity: SimilarityLike = "
     Shapes: z1, z2 ``[N, D]`` -> scalar.
     """
     n = z1.shape[0]
+    check_min_batch(n, "margin_regulariser")
     z = torch.cat([z1, z2])  # (2N, D)
     logits = resolve_similarity(similarity).pairwise(z, z)  # (2N, 2N)
     rows = torch.arange(2 * n, device=z.device)

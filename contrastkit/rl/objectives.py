@@ -15,6 +15,7 @@ from typing import Literal
 from torch import Tensor, nn
 
 from contrastkit.core import BilinearSimilarity, MomentumEncoder, info_nce
+from contrastkit.core.checks import check_positive_int
 
 from .augment import center_crop, random_crop, random_shift
 
@@ -84,6 +85,8 @@ class CurlAuxiliary(nn.Module):
             raise ValueError(f"CurlAuxiliary: augmentation must be 'crop', 'shift' or 'none'; got {augmentation!r}.")
         if not 0.0 < encoder_tau <= 1.0:
             raise ValueError(f"CurlAuxiliary: encoder_tau must be in (0, 1]; got {encoder_tau}.")
+        check_positive_int("crop_size", crop_size, "CurlAuxiliary")
+        check_positive_int("shift_pad", shift_pad, "CurlAuxiliary", allow_zero=True)
         self.crop_size = crop_size
         self.augmentation: Augmentation = augmentation
         self.shift_pad = shift_pad

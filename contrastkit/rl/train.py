@@ -19,6 +19,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.monitor import Monitor
 
 from contrastkit.core import seed_everything
+from contrastkit.core.checks import check_positive_int
 
 from .agents import CurlDQN, CurlSAC, WInit
 from .data import CONTINUOUS_TASKS, PIXEL_TASKS, PixelTask, make_pixel_env
@@ -91,6 +92,11 @@ class RLConfig:
                 f"({'continuous' if continuous_env else 'discrete'} actions); use "
                 f"{'curl-sac, sac or sac-noaug' if continuous_env else 'curl-dqn, dqn or dqn-noaug'}."
             )
+        for name in ("steps", "image_size", "crop_size", "frame_stack", "action_repeat", "batch_size", "buffer_size",
+                     "num_filters", "eval_episodes"):
+            check_positive_int(name, getattr(self, name), "RLConfig")
+        for name in ("seed", "learning_starts"):
+            check_positive_int(name, getattr(self, name), "RLConfig", allow_zero=True)
         if self.w_init not in get_args(WInit):
             raise ValueError(f"RLConfig: w_init must be one of {get_args(WInit)}; got {self.w_init!r}.")
         if self.steps < self.action_repeat:

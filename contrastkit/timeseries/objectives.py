@@ -32,6 +32,7 @@ Notation: B = batch size, T = time steps, D = representation size.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -42,6 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.core import group_mask, info_nce
+from contrastkit.core.checks import check_temperature
 from contrastkit.core.similarity import SimilarityLike
 
 from .models import pool_time
@@ -179,8 +181,7 @@ def observation_loss(
         raise ValueError(f"{where}: max_scales must be an int >= 1 or None; got {max_scales!r}.")
     if similarity not in ("dot", "cosine"):
         raise ValueError(f"{where}: similarity must be 'dot' or 'cosine'; got {similarity!r}.")
-    if not temperature > 0:
-        raise ValueError(f"{where}: temperature must be > 0; got {temperature}.")
+    check_temperature(temperature, where)
     scale_losses = []
     while z1.shape[1] >= 2 and (max_scales is None or len(scale_losses) < max_scales):
         scale_losses.append(_observation_scale(z1, z2, temperature, similarity))
@@ -260,9 +261,9 @@ class LevelWeights:
 
     def __post_init__(self) -> None:
         values = asdict(self)
-        bad = {k: v for k, v in values.items() if not isinstance(v, (int, float)) or not v >= 0}
+        bad = {k: v for k, v in values.items() if not isinstance(v, (int, float)) or not 0 <= v < math.inf}
         if bad:
-            raise ValueError(f"LevelWeights: weights must be numbers >= 0; got {bad}.")
+            raise ValueError(f"LevelWeights: weights must be finite numbers >= 0; got {bad}.")
         if sum(values.values()) <= 0:
             raise ValueError("LevelWeights: at least one level needs a weight > 0.")
 
@@ -318,9 +319,8 @@ class COMET(nn.Module):
             if unknown:
                 raise ValueError(f"COMET: unknown levels {unknown}; choose from {list(LEVELS)}.")
             weights = LevelWeights(**{lv: float(weights.get(lv, 0.0)) for lv in LEVELS})
-        for name, tau in (("observation_temperature", observation_temperature), ("temperature", temperature)):
-            if not tau > 0:
-                raise ValueError(f"COMET: {name} must be > 0; got {tau}.")
+        check_temperature(observation_temperature, "COMET (observation_temperature)")
+        check_temperature(temperature, "COMET")
         self.weights = weights
         self.observation_temperature = float(observation_temperature)
         self.temperature = float(temperature)

@@ -46,8 +46,10 @@ def test_queue_is_saved_in_state_dict() -> None:
 
 
 def test_queue_errors() -> None:
-    with pytest.raises(ValueError, match="size and dim"):
+    with pytest.raises(ValueError, match="size must be a positive int; got 0"):
         MemoryQueue(0, 2)
+    with pytest.raises(ValueError, match="dim must be a positive int; got 2.5"):
+        MemoryQueue(3, 2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"\[B, 2\]"):
         MemoryQueue(3, 2).enqueue(torch.randn(2, 3))
 

@@ -39,6 +39,8 @@ def test_topk_hard_negatives_picks_the_most_similar_allowed() -> None:
     torch.testing.assert_close(negs[0], cands[[1, 2]])
     with pytest.raises(ValueError, match="fewer than k"):
         topk_hard_negatives(q, cands, 4, exclude=exclude)
+    with pytest.raises(ValueError, match="k must be a positive int; got 2.5"):
+        topk_hard_negatives(q, cands, 2.5)  # type: ignore[arg-type]
 
 
 def test_mix_hard_negatives_shapes_norms_and_convexity() -> None:

@@ -38,6 +38,10 @@ def test_concentration_is_larger_for_looser_clusters() -> None:
 def test_bad_input() -> None:
     q = torch.randn(4, 3)
     with pytest.raises(ValueError, match="outside"):
+        estimate_concentration(q, torch.tensor([0, 1, 2, 0]), torch.randn(2, 3))
+    with pytest.raises(TypeError, match="integer"):
+        estimate_concentration(q, torch.zeros(4), torch.randn(2, 3))
+    with pytest.raises(ValueError, match="outside"):
         proto_nce(q, [torch.randn(2, 3)], [torch.tensor([0, 1, 2, 0])], [torch.ones(2)])
     with pytest.raises(TypeError, match="integer"):
         proto_nce(q, [torch.randn(2, 3)], [torch.zeros(4)], [torch.ones(2)])

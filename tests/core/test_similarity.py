@@ -53,3 +53,5 @@ def test_errors() -> None:
         pairwise_similarity(torch.randn(2, 3), torch.randn(2, 4))
     with pytest.raises(ValueError, match="init"):
         BilinearSimilarity(3, init="zeros")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dim must be a positive int; got 3.5"):
+        BilinearSimilarity(3.5)  # type: ignore[arg-type]

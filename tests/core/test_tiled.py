@@ -60,6 +60,8 @@ def test_gradcheck_tiled_function_with_mask_and_exclusions() -> None:
     mask = torch.rand(5, 7) > 0.3
     exclude = torch.tensor([[0], [1], [2], [3], [4]])
     assert torch.autograd.gradcheck(lambda a, b: tiled_negative_lse(a, b, 2.0, 2, mask, exclude), (q, c))
+    with pytest.raises(ValueError, match="chunk must be a positive int; got 0"):
+        tiled_negative_lse(q, c, 2.0, 0)
 
 
 def test_rows_without_negatives_give_zero_loss_not_nan() -> None:

@@ -133,6 +133,8 @@ def test_recommend_rejects_bad_requests(trained) -> None:
         recommend(model, data, ["a", "zz"], k=3)
     with pytest.raises(ValueError, match=r"k must be in \[1, 5\]"):
         recommend(model, data, ["a", "b"], k=6, exclude_seen=True)
+    with pytest.raises(ValueError, match=r"k must be in \[1, 7\]"):
+        recommend(model, data, ["a"], k=2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="model scores 3 items but data maps 7"):
         recommend(SASRec(3, max_len=4, hidden=8), data, ["a"], k=2)
 

@@ -60,6 +60,8 @@ def test_bad_input_is_rejected(model: SASRec) -> None:
         model.encode(torch.ones(1, 7, dtype=torch.long))
     with pytest.raises(ValueError, match="divisible"):
         SASRec(10, hidden=10, n_heads=3)
+    with pytest.raises(ValueError, match="n_items must be a positive int; got 5.5"):
+        SASRec(5.5)  # type: ignore[arg-type]
 
 
 def reference_augmenter(augmenter: Augmenter, z: torch.Tensor) -> list[list[float]]:

@@ -82,6 +82,13 @@ def test_next_item_loss_gradcheck(kind: str) -> None:
 
 
 def test_next_item_loss_rejects_bad_targets() -> None:
+    with pytest.raises(TypeError, match="integer item indices"):
+        next_item_loss(torch.randn(2, 3), torch.tensor([1.0, 2.0]), torch.randn(4, 3))
+    # One pair alone has no negative: the contrast would be exactly 0.
+    with pytest.raises(ValueError, match="at least 2"):
+        two_view_info_nce(torch.randn(1, 3), torch.randn(1, 3))
+    with pytest.raises(ValueError, match="at least 2"):
+        margin_regulariser(torch.randn(1, 3), torch.randn(1, 3))
     with pytest.raises(ValueError, match=r"1\.\.4"):
         next_item_loss(torch.randn(2, 3), torch.tensor([0, 2]), torch.randn(4, 3))
     with pytest.raises(ValueError, match="kind"):

@@ -90,6 +90,10 @@ def test_bad_auxiliary_settings_are_rejected() -> None:
         CurlAuxiliary(_encoder(), 16, crop_size=20, augmentation="flip")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="encoder_tau"):
         CurlAuxiliary(_encoder(), 16, crop_size=20, encoder_tau=0.0)
+    with pytest.raises(ValueError, match="crop_size must be a positive int; got 8.5"):
+        CurlAuxiliary(_encoder(), 16, crop_size=8.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="shift_pad must be an int >= 0; got -1"):
+        CurlAuxiliary(_encoder(), 16, crop_size=20, shift_pad=-1)
 
 
 def test_curl_learns_to_tell_observations_apart() -> None:

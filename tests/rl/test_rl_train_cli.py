@@ -83,6 +83,10 @@ def test_config_rejects_mismatched_algorithms_and_empty_budgets() -> None:
         RLConfig(w_init="zeros")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least one agent step"):
         RLConfig(steps=1, action_repeat=2)
+    with pytest.raises(ValueError, match="action_repeat must be a positive int; got 0"):
+        RLConfig(action_repeat=0)
+    with pytest.raises(ValueError, match="learning_starts must be an int >= 0; got -1"):
+        RLConfig(learning_starts=-1)
 
 
 def test_load_agent_explains_a_missing_run(tmp_path: Path) -> None:

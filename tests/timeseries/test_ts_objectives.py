@@ -240,6 +240,13 @@ def test_bad_inputs_raise_with_the_rule() -> None:
         sample_loss(z1.long(), z2.long())
     with pytest.raises(ValueError, match="similarity"):
         observation_loss(z1, z2, similarity="euclid")  # type: ignore[arg-type]
+    # An infinite temperature would make the observation level a constant.
+    with pytest.raises(ValueError, match="temperature must be a finite number"):
+        observation_loss(z1, z2, temperature=float("inf"))
+    with pytest.raises(ValueError, match="temperature must be a finite number"):
+        COMET(temperature=float("inf"))
+    with pytest.raises(ValueError, match="finite numbers >= 0"):
+        LevelWeights(observation=float("inf"))
 
 
 def test_float32_matches_float64() -> None:
