@@ -1,4 +1,5 @@
-"""Where the real datasets live, and reading their tables: one convention for the CLIs, the benchmarks and the tests."""
+"""Where the real datasets live and how their tables are read: one convention for the CLIs, the
+benchmarks and the tests."""
 
 from __future__ import annotations
 

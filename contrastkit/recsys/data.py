@@ -1,9 +1,10 @@
 """Interaction logs -> chronological item sequences -> leave-one-out splits and training windows.
 
 An interaction log is a pandas DataFrame with columns ``user_id``, ``item_id``, ``timestamp`` (any
-hashable ids; numeric or datetime timestamps: strings would sort as text, "10" before "9"). :func:`build_sequences` filters users with too few
-interactions, remaps items to ``1..n_items`` (0 is padding) and orders each user's interactions by
-timestamp, keeping the log's row order for equal timestamps (a stable sort). :func:`leave_one_out`
+hashable ids; numeric or datetime timestamps: strings would sort as text, "10" before "9").
+:func:`build_sequences` filters users with too few interactions, remaps items to ``1..n_items``
+(0 is padding) and orders each user's interactions by timestamp, keeping the log's row order for
+equal timestamps (a stable sort). :func:`leave_one_out`
 holds out each user's last item for test and the one before it for validation.
 
 Sequences given to a model are left-padded ``[B, L]`` long tensors: the most recent item is always
