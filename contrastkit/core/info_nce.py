@@ -160,6 +160,8 @@ def info_nce(
 
     Returns:
         A scalar (or ``[B]``) in float32 for half-precision inputs (computed in float32), else the input dtype.
+        A query whose masks leave it no negative contributes exactly 0 (its positives are the whole
+        denominator); :func:`hard_negative_info_nce`, which cannot be defined without negatives, raises instead.
 
     Raises:
         ValueError: on shape mismatches, ``temperature <= 0``, fewer than 2 samples for in-batch
@@ -179,8 +181,6 @@ def info_nce(
     sim = resolve_similarity(similarity)
     scale = 1.0 / float(temperature)
     b = query.shape[0]
-    if b == 0:
-        raise ValueError(f"{where}: the batch is empty; query has shape {tuple(query.shape)}.")
     check_positive_int("chunk_size", chunk_size, where, optional=True)
 
     extra_logits = None
