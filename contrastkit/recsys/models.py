@@ -74,6 +74,13 @@ class SASRec(nn.Module):
                 f"SASRec: sequences have length {seqs.shape[1]} > max_len={self.max_len}; keep the last "
                 f"max_len items (data.left_pad)."
             )
+        if seqs.numel():
+            low, high = torch.aminmax(seqs)  # one sync; an id past the table otherwise fails deep in nn.Embedding
+            if low < PAD or high > self.mask_token:
+                raise ValueError(
+                    f"SASRec: item indices must be in 0..{self.mask_token} (0 padding, 1..{self.n_items} items, "
+                    f"{self.mask_token} mask); got {int(low)}..{int(high)}. Map raw ids with the data's item index."
+                )
 
     def encode(self, seqs: Tensor) -> Tensor:
         """Hidden states at every position: ``[B, L]`` -> ``[B, L, D]``."""

@@ -58,6 +58,11 @@ def test_bad_input_is_rejected(model: SASRec) -> None:
         model.encode(torch.ones(2, 3))
     with pytest.raises(ValueError, match="max_len=6"):
         model.encode(torch.ones(1, 7, dtype=torch.long))
+    top = model.mask_token
+    model.encode(torch.tensor([[0, 1, top]]))  # padding, an item and the mask token are all valid
+    for bad in (top + 1, -1):
+        with pytest.raises(ValueError, match=rf"item indices must be in 0\.\.{top}"):
+            model.encode(torch.tensor([[0, 1, bad]]))
     with pytest.raises(ValueError, match="divisible"):
         SASRec(10, hidden=10, n_heads=3)
     with pytest.raises(ValueError, match="n_items must be a positive int; got 5.5"):
