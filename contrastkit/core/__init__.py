@@ -39,7 +39,9 @@ from .training import (
     move_to,
     plot_history,
     resolve_device,
+    rng_state,
     seed_everything,
+    set_rng_state,
 )
 
 __all__ = [
@@ -86,7 +88,9 @@ __all__ = [
     "read_csv",
     "resolve_device",
     "resolve_similarity",
+    "rng_state",
     "seed_everything",
+    "set_rng_state",
     "supcon",
     "symile",
     "tiled_negative_lse",

@@ -190,7 +190,8 @@ def atomic_write_text(text: str, path: str | os.PathLike[str]) -> None:
     os.replace(tmp, path)
 
 
-def _rng_state() -> dict[str, Any]:
+def rng_state() -> dict[str, Any]:
+    """The global RNG states (python, numpy, torch and every CUDA device), for a checkpoint."""
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
@@ -201,7 +202,8 @@ def _rng_state() -> dict[str, Any]:
     return state
 
 
-def _set_rng_state(state: Mapping[str, Any]) -> None:
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore what :func:`rng_state` captured."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     # A checkpoint loaded with map_location="cuda" carries the states as CUDA tensors; the setters want CPU bytes.
@@ -299,7 +301,7 @@ class Trainer:
         self.stopped_early = False
         self.best_state: dict[str, Any] | None = None
         self.run_dir = Path(self.config.run_dir) if self.config.run_dir else None
-        self._epoch_rng: dict[str, Any] = _rng_state()
+        self._epoch_rng: dict[str, Any] = rng_state()
         # Where the data stream and the RNGs stood after the last completed step: checkpoints
         # record this, so a Ctrl-C in the middle of a step resumes as if the step never started.
         self._position: dict[str, Any] = self._snapshot()
@@ -312,7 +314,7 @@ class Trainer:
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "epoch_rng": self._epoch_rng,
-            "rng": _rng_state(),
+            "rng": rng_state(),
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -388,15 +390,15 @@ class Trainer:
         """Yield batches forever, advancing epochs; on resume, skip what was already consumed."""
         skip = self.batch_in_epoch
         if hasattr(self, "_resume_rng"):
-            _set_rng_state(self._epoch_rng)  # the epoch's data order is drawn from this state
+            set_rng_state(self._epoch_rng)  # the epoch's data order is drawn from this state
         while True:
             if skip == 0:
-                self._epoch_rng = _rng_state()
+                self._epoch_rng = rng_state()
             it = self._epoch_iter()
             for _ in range(skip):
                 next(it, None)
             if hasattr(self, "_resume_rng"):
-                _set_rng_state(self._resume_rng)
+                set_rng_state(self._resume_rng)
                 del self._resume_rng
             produced = skip
             skip = 0

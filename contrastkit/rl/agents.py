@@ -240,8 +240,6 @@ class CurlSAC(SAC):
             device=device,
             _init_setup_model=False,
         )
-        if env is not None:
-            check_pixel_space(self.observation_space, crop_size, where)
         self.crop_size, self.augmentation, self.shift_pad = crop_size, augmentation, shift_pad
         self.features_dim, self.encoder_tau, self.w_init = features_dim, encoder_tau, w_init
         self.key_update_interval, self.actor_update_interval = key_update_interval, actor_update_interval
@@ -251,6 +249,9 @@ class CurlSAC(SAC):
             self._setup_model()
 
     def _setup_model(self) -> None:
+        # Here rather than in __init__: SB3's load builds the agent with default settings and only
+        # then sets the saved ones (crop_size among them) before calling _setup_model.
+        check_pixel_space(self.observation_space, self.crop_size, type(self).__name__)
         super()._setup_model()
         if self.log_ent_coef is not None:  # learned entropy coefficient: CURL's own Adam settings
             self.ent_coef_optimizer = torch.optim.Adam(
@@ -468,8 +469,6 @@ class CurlDQN(DQN):
             device=device,
             _init_setup_model=False,
         )
-        if env is not None:
-            check_pixel_space(self.observation_space, crop_size, where)
         self.crop_size, self.augmentation, self.shift_pad = crop_size, augmentation, shift_pad
         self.features_dim, self.encoder_tau, self.w_init = features_dim, encoder_tau, w_init
         self.key_update_interval, self.curl_weight = key_update_interval, curl_weight
@@ -477,6 +476,7 @@ class CurlDQN(DQN):
             self._setup_model()
 
     def _setup_model(self) -> None:
+        check_pixel_space(self.observation_space, self.crop_size, type(self).__name__)  # as in CurlSAC
         super()._setup_model()
         self.curl = CurlAuxiliary(
             self.q_net.features_extractor,

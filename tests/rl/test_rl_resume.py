@@ -1,0 +1,131 @@
+"""A run stopped by a crash or Ctrl-C and trained again in its directory ends exactly where an uninterrupted one does."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+from contrastkit.rl.train import RLConfig, load_agent, train_agent
+
+# Checkpoints every 20 environment steps = 10 agent steps; learning starts at agent step 8.
+TINY = {
+    "steps": 120, "action_repeat": 2, "image_size": 20, "crop_size": 16, "frame_stack": 2, "batch_size": 8,
+    "learning_starts": 8, "buffer_size": 100, "net_arch": (16,), "num_filters": 4, "eval_episodes": 1,
+    "device": "cpu", "w_init": "identity", "checkpoint_every": 20,
+}  # fmt: skip
+CARTPOLE = RLConfig(env="pixel-cartpole", algo="curl-dqn", **TINY)  # type: ignore[arg-type]
+# 240 environment steps: one 200-step Pendulum episode ends in the run.
+PENDULUM = RLConfig(env="pixel-pendulum", algo="curl-sac", **{**TINY, "steps": 240})  # type: ignore[arg-type]
+
+
+class StopAt(BaseCallback):
+    """Stops training after ``agent_step`` agent steps: with an exception (a crash) or a Ctrl-C."""
+
+    def __init__(self, agent_step: int, how: str) -> None:
+        super().__init__()
+        self.agent_step, self.how = agent_step, how
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps == self.agent_step:
+            if self.how == "ctrl-c":
+                os.kill(os.getpid(), signal.SIGINT)
+            else:
+                raise RuntimeError("simulated crash")
+        return True
+
+
+def tensors(run: Path) -> dict[str, torch.Tensor]:
+    _, model = load_agent(run)
+    return {**model.policy.state_dict(), **{f"curl.{k}": v for k, v in model.curl.state_dict().items()}}
+
+
+def assert_same_run(a: Path, b: Path, checkpoints: bool = True) -> None:
+    ta, tb = tensors(a), tensors(b)
+    assert ta.keys() == tb.keys()
+    for name in ta:
+        assert torch.equal(ta[name], tb[name]), name
+    if checkpoints:  # the final checkpoints: the same replay buffer and the same actions taken
+        ca, cb = (torch.load(run / "checkpoint.pt", weights_only=False) for run in (a, b))
+        assert ca["replay_buffer"]["pos"] == cb["replay_buffer"]["pos"] > 0
+        for name, values in ca["replay_buffer"]["arrays"].items():
+            np.testing.assert_array_equal(values, cb["replay_buffer"]["arrays"][name], err_msg=name)
+        np.testing.assert_array_equal(ca["actions"], cb["actions"])
+    assert (a / "returns.csv").read_text() == (b / "returns.csv").read_text()
+    episodes = [pd.read_csv(run / "episodes.monitor.csv", skiprows=1)[["r", "l"]] for run in (a, b)]
+    pd.testing.assert_frame_equal(*episodes)
+    # SB3's log, less the wall-clock columns, row for row (the resumed run continues the same file).
+    texts = [(run / "sb3" / "progress.csv").read_text() for run in (a, b)]
+    if not texts[0]:  # SB3 logs every 4th episode
+        assert not texts[1]
+        return
+    logs = [pd.read_csv(run / "sb3" / "progress.csv") for run in (a, b)]
+    columns = sorted(c for c in logs[0].columns if c not in ("time/fps", "time/time_elapsed"))
+    pd.testing.assert_frame_equal(logs[0][columns], logs[1][columns])
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Uninterrupted runs of both agents (each writes its checkpoints along the way)."""
+    root = tmp_path_factory.mktemp("straight")
+    runs = {}
+    for config in (CARTPOLE, PENDULUM):
+        runs[config.env] = root / config.env
+        train_agent(config, runs[config.env])
+    return runs
+
+
+@pytest.mark.parametrize(("config", "how", "stop"), [(CARTPOLE, "ctrl-c", 40), (PENDULUM, "crash", 47)])
+def test_a_stopped_run_resumes_bit_for_bit(
+    config: RLConfig, how: str, stop: int, straight: dict[str, Path], tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt if how == "ctrl-c" else RuntimeError):
+        train_agent(config, run, callbacks=[StopAt(stop, how)])
+    # A Ctrl-C checkpoints at the next clean point, a crash leaves the last periodic one: agent step 40 both
+    # times. CartPole's next episode ends at step 41, so its first log row after the resume holds values
+    # recorded before the checkpoint.
+    assert (run / "checkpoint.pt").is_file() and not (run / "model.zip").exists()
+    metrics = train_agent(config, run)
+    assert metrics["env_steps"] == config.steps
+    assert_same_run(straight[config.env], run)
+    if config is CARTPOLE:  # its log has rows at agent steps 20 and 41, the second written after the resume
+        assert pd.read_csv(run / "sb3" / "progress.csv")["time/total_timesteps"].tolist() == [20, 41]
+
+
+def test_checkpoints_do_not_change_the_run_and_a_finished_run_is_not_retrained(
+    straight: dict[str, Path], tmp_path: Path
+) -> None:
+    train_agent(dataclasses.replace(CARTPOLE, checkpoint_every=0), tmp_path / "never")
+    assert not (tmp_path / "never" / "checkpoint.pt").exists()
+    assert_same_run(straight["pixel-cartpole"], tmp_path / "never", checkpoints=False)
+    # Training a finished run again reads its final checkpoint and only re-evaluates.
+    model_zip = straight["pixel-cartpole"] / "model.zip"
+    before = tensors(straight["pixel-cartpole"])
+    metrics = train_agent(CARTPOLE, straight["pixel-cartpole"])
+    assert metrics["env_steps"] == CARTPOLE.steps and model_zip.is_file()
+    after = tensors(straight["pixel-cartpole"])
+    assert all(torch.equal(before[name], after[name]) for name in before)
+
+
+def test_a_checkpoint_resumes_only_the_run_that_wrote_it(straight: dict[str, Path], tmp_path: Path) -> None:
+    run = straight["pixel-pendulum"]
+    with pytest.raises(ValueError, match=r"other settings \(batch_size 8 -> 16\).*--no-resume"):
+        train_agent(dataclasses.replace(PENDULUM, batch_size=16), run)
+    with pytest.raises(ValueError, match="already trained 240 environment steps > steps=60"):
+        train_agent(dataclasses.replace(PENDULUM, steps=60), run)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot read .*checkpoint.pt"):
+        train_agent(PENDULUM, broken)
+    # resume=False trains afresh over it, as if no checkpoint were there.
+    train_agent(dataclasses.replace(PENDULUM, resume=False), broken)
+    assert_same_run(run, broken)
