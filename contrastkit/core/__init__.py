@@ -13,7 +13,7 @@ from .debiased import debiased_info_nce, hard_negative_info_nce
 from .distributed import gather_no_grad, gather_with_grad, rank_offset
 from .info_nce import InfoNCE, contrast, info_nce
 from .memory import MemoryQueue, MomentumEncoder, momentum_update
-from .negatives import encode_ids, group_mask, mix_hard_negatives, topk_hard_negatives
+from .negatives import encode_ids, gather_rows, group_mask, mix_hard_negatives, topk_hard_negatives
 from .nt_xent import NTXent, nt_xent
 from .pairwise_losses import margin_contrastive, n_pair, pair_distance, triplet
 from .paths import data_root, read_csv
@@ -65,6 +65,7 @@ __all__ = [
     "encode_ids",
     "estimate_concentration",
     "gather_no_grad",
+    "gather_rows",
     "gather_with_grad",
     "group_mask",
     "hard_negative_info_nce",

@@ -1,4 +1,4 @@
-"""Vectorised negative handling: group masks, top-k hard negatives and MoCHi-style mixing."""
+"""Vectorised negative handling: row gathers, group masks, top-k hard negatives and MoCHi-style mixing."""
 
 from __future__ import annotations
 
@@ -12,6 +12,18 @@ from torch import Tensor
 
 from .checks import check_2d, check_positive_int, check_same_dim
 from .similarity import SimilarityLike, resolve_similarity
+
+
+def gather_rows(x: Tensor, index: Tensor) -> Tensor:
+    """``x[index]`` for a long ``index`` of any shape, with a backward that is the same on every run.
+
+    The backward of advanced indexing, ``x[index]``, accumulates repeated rows in an order that
+    depends on the CPU's threads, so two identical runs (or a run and its resume) drift apart in the
+    last bits; ``index_select``'s does not.
+
+    Shapes: x ``[M, *F]``, index ``[*S]`` -> ``[*S, *F]``.
+    """
+    return x.index_select(0, index.reshape(-1)).view(*index.shape, *x.shape[1:])
 
 
 def encode_ids(values: Sequence[object] | np.ndarray | pd.Series, device: torch.device | str | None = None) -> Tensor:
@@ -82,7 +94,7 @@ def topk_hard_negatives(
                 raise ValueError(f"{where}: some queries have fewer than k={k} allowed candidates.")
             scores = scores.masked_fill(exclude, float("-inf"))
         idx = scores.topk(k, dim=1).indices  # (B, k)
-    return candidates[idx], idx
+    return gather_rows(candidates, idx), idx
 
 
 def mix_hard_negatives(

@@ -346,11 +346,12 @@ class Trainer:
             raise ValueError(f"{exc} Delete the checkpoint or pass resume=False.") from exc
         fix = "Use a new run_dir, delete the checkpoint, or pass resume=False."
         saved = state.get("config", {})
-        changed = [f"{name} {saved[name]!r} -> {getattr(self.config, name)!r}"
-                   for name in _TRAJECTORY_FIELDS if name in saved and saved[name] != getattr(self.config, name)]
+        reported = [name for name in _TRAJECTORY_FIELDS if name in saved and saved[name] != getattr(self.config, name)]
+        changed = [f"{name} {saved[name]!r} -> {getattr(self.config, name)!r}" for name in reported]
         saved_run = state.get("run_config", self.run_config)  # checkpoints before run_config existed: unknown
+        # A caller's setting that is also a TrainConfig field (the lr, say) is named once.
         changed += [f"{name} {saved_run.get(name)!r} -> {self.run_config.get(name)!r}"
-                    for name in sorted(set(saved_run) | set(self.run_config))
+                    for name in sorted((set(saved_run) | set(self.run_config)) - set(reported))
                     if saved_run.get(name) != self.run_config.get(name)]
         if changed:
             raise ValueError(

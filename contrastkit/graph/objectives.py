@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from contrastkit.core import contrast
+from contrastkit.core import contrast, gather_rows
 from contrastkit.core.checks import check_2d, check_pair, check_positive, check_temperature
 from contrastkit.core.similarity import resolve_similarity
 
@@ -251,7 +251,7 @@ def pamc_loss(
     row, col = pos_index
     acc = torch.promote_types(z.dtype, torch.float32)  # float32 for half inputs, float64 kept
     zv = F.normalize(z, dim=-1, eps=1e-8) if similarity == "cosine" else z
-    s_pos = (zv[row] * zv[col]).sum(-1).to(acc)  # (P,)
+    s_pos = (gather_rows(zv, row) * gather_rows(zv, col)).sum(-1).to(acc)  # (P,); zv[row] drifted between runs
     pos = _segment_logsumexp(torch.log(pos_weight.to(acc)) + scale * s_pos, row, n)  # (N,)
     pos_term = -pos[torch.isfinite(pos)].mean()
 

@@ -104,6 +104,8 @@ class GraphTrainConfig:
     """Checkpoints, metrics.csv and curves.png go here (None: in memory)."""
     progress: bool = False
     """Show the tqdm bar."""
+    resume: bool = True
+    """Continue from ``run_dir``'s checkpoint if there is one (False: train afresh over it)."""
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -292,9 +294,10 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
         checkpoint_every=max(config.steps, 1),
         run_dir=config.run_dir,
         progress=config.progress,
+        resume=config.resume,
     )
     # Everything but the budget and where it runs defines the run: a checkpoint resumes only under the same values.
-    run_config = {k: v for k, v in asdict(config).items() if k not in ("steps", "device", "run_dir", "progress")}
+    run_config = {k: v for k, v in asdict(config).items() if k not in ("steps", "device", "run_dir", "progress", "resume")}
     trainer = Trainer(
         model, make_step(config), batches, train_config, after_step=after_step if pamc else None, run_config=run_config
     ).fit()

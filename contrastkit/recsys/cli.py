@@ -39,7 +39,7 @@ def resolve_data(name: str) -> pd.DataFrame:
 def _train(args: argparse.Namespace) -> None:
     config = config_from_args(RecsysConfig, args)
     split = leave_one_out(build_sequences(resolve_data(args.data), min_interactions=args.min_interactions), config.max_len)
-    result = fit(split, config, run_dir=args.run_dir, progress=True)
+    result = fit(split, config, run_dir=args.run_dir, progress=True, resume=args.resume)
     summary = {"config": dataclasses.asdict(config), "data": args.data, "min_interactions": args.min_interactions,
                "valid": result.valid, "test": result.test, "epochs": result.epochs,
                "seconds_per_epoch": result.seconds_per_epoch}
@@ -79,6 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train.add_argument("--min-interactions", type=int, default=5, help="drop users and items with fewer interactions")
     add_config_arguments(train, RecsysConfig)
     train.add_argument("--run-dir", default="runs/recsys")
+    train.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                       help="continue from the run dir's checkpoint if there is one; default: True")
     train.set_defaults(func=_train)
     ev = sub.add_parser("evaluate", help="full-ranking HR/NDCG of a trained model (run-dir of 'train')")
     ev.add_argument("--run-dir", default="runs/recsys")

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from contrastkit.core import group_mask, info_nce, resolve_similarity
+from contrastkit.core import gather_rows, group_mask, info_nce, resolve_similarity
 from contrastkit.core.checks import check_min_batch
 from contrastkit.core.similarity import SimilarityLike
 
@@ -88,8 +88,8 @@ def next_item_loss(
     if k < 1:
         raise ValueError(f"next_item_loss: n_negatives must be >= 1; got {n_negatives}.")
     negatives = sample_other_items(targets, n_items, k, generator)  # (N, k)
-    pos = (hidden * item_embeddings[targets - 1]).sum(-1)  # (N,)
-    neg = torch.einsum("nd,nkd->nk", hidden, item_embeddings[negatives - 1])  # (N, k)
+    pos = (hidden * gather_rows(item_embeddings, targets - 1)).sum(-1)  # (N,)
+    neg = torch.einsum("nd,nkd->nk", hidden, gather_rows(item_embeddings, negatives - 1))  # (N, k)
     if kind == "bpr":
         return -F.logsigmoid(pos - neg[:, 0]).mean()
     logits = torch.cat([pos[:, None], neg], dim=1)  # (N, 1 + k)

@@ -135,12 +135,18 @@ class FitResult:
 
 
 def fit(
-    split: LeaveOneOut, config: RecsysConfig, *, run_dir: str | os.PathLike[str] | None = None, progress: bool = False
+    split: LeaveOneOut,
+    config: RecsysConfig,
+    *,
+    run_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    resume: bool = True,
 ) -> FitResult:
     """Train ``config.model`` on ``split.train``, select on validation NDCG@10, report test metrics.
 
     With ``run_dir``, the core Trainer writes ``metrics.csv``, ``curves.png`` and checkpoints there
-    (an interrupted run resumes), and the final model is saved as ``run_dir/model.pt``.
+    (an interrupted run resumes unless ``resume=False``), and the final model is saved as
+    ``run_dir/model.pt``.
     """
     if split.max_len != config.max_len:
         raise ValueError(
@@ -182,6 +188,7 @@ def fit(
             checkpoint_every=steps_per_epoch,
             run_dir=str(directory),
             progress=progress,
+            resume=resume,
         )
         trainer = Trainer(
             container,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from contrastkit.core import encode_ids, group_mask, mix_hard_negatives, topk_hard_negatives
+from contrastkit.core import encode_ids, gather_rows, group_mask, mix_hard_negatives, topk_hard_negatives
 
 
 def test_group_mask_is_the_id_equality_matrix() -> None:
@@ -60,3 +60,23 @@ def test_mix_hard_negatives_shapes_norms_and_convexity() -> None:
     # beta <= 0.5: a query mix is closer to its hard negative than to the query, (1 - 2 beta)(1 - c) >= 0.
     cos_hard = torch.einsum("bmd,bhd->bmh", mixed, kn[hard_index]).amax(-1)
     assert (cos_hard[:, 4:] >= cos_query[:, 4:] - 1e-6).all()
+
+
+def test_gather_rows_is_indexing_with_a_backward_that_repeats_exactly() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(300, 8, requires_grad=True)  # float32: sums in another order differ
+    index = torch.randint(0, 300, (50, 400))  # many repeated rows: their gradients are summed
+    upstream = torch.randn(50, 400, 8)
+    assert torch.equal(gather_rows(x, index), x[index])
+    (expected,) = torch.autograd.grad((x.double()[index] * upstream.double()).sum(), x)
+    # Advanced indexing's backward sums repeated rows in a thread-dependent order on the CPU; with
+    # two or more threads its result varies in the last bits from call to call. gather_rows' does not.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(2, threads))
+    try:
+        grads = [torch.autograd.grad((gather_rows(x, index) * upstream).sum(), x)[0] for _ in range(4)]
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(grads[0], g) for g in grads[1:])
+    torch.testing.assert_close(grads[0], expected.float())
+    assert gather_rows(x, torch.tensor([[2, 2], [0, 1]])).shape == (2, 2, 8)

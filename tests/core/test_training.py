@@ -109,6 +109,10 @@ def test_resuming_under_other_training_settings_is_a_clear_error(tmp_path: Path)
                 run_config={"views": 2})
     with pytest.raises(ValueError, match=r"other settings \(views 2 -> 3\)"):
         Trainer(make_model(), step, batches, config(tmp_path, 8), run_config={"views": 3})
+    # A caller's setting that is also a TrainConfig field is named once.
+    with pytest.raises(ValueError, match=r"other settings \(lr 0.01 -> 0.1, views 2 -> 3\); resuming"):
+        Trainer(make_model(), step, batches, TrainConfig(max_steps=8, lr=0.1, seed=7, run_dir=str(tmp_path)),
+                run_config={"views": 3, "lr": 0.1})
     # More steps, other logging, checkpointing and progress bar: the same run, continued.
     resumed = Trainer(make_model(), step, batches, TrainConfig(max_steps=8, lr=1e-2, seed=7, run_dir=str(tmp_path)),
                       run_config={"views": 2})

@@ -78,6 +78,11 @@ def test_a_run_dir_resumes_only_the_run_it_holds(graph: Data, tmp_path: Path) ->
         train_graph(graph, GraphTrainConfig(steps=4, hops=2, **config))  # type: ignore[arg-type]
     # A larger budget continues the same run.
     assert train_graph(graph, GraphTrainConfig(steps=4, **config)).history[-1]["step"] == 4  # type: ignore[arg-type]
+    # resume=False trains afresh over the checkpoint: the same model as a run in a new directory (with 2 hops
+    # on 2+ threads, a gather whose backward summed in a thread-dependent order made this fail at random).
+    fresh = train_graph(graph, GraphTrainConfig(steps=2, hops=2, resume=False, **config))  # type: ignore[arg-type]
+    elsewhere = {**config, "run_dir": str(tmp_path / "elsewhere")}
+    assert torch.equal(fresh.embeddings, train_graph(graph, GraphTrainConfig(steps=2, hops=2, **elsewhere)).embeddings)  # type: ignore[arg-type]
 
 
 def test_pamc_kmeans_meta_nodes_refresh_and_resume_exactly(graph: Data, tmp_path: Path) -> None:

@@ -138,6 +138,13 @@ def test_cli_train_evaluate_recommend(tmp_path, capsys) -> None:
     assert out.count("'i") == 3 and "'i1'" not in out and "'i2'" not in out
     with pytest.raises(FileNotFoundError, match="no data found"):
         main(["recsys", "train", "--data", "no-such-dataset", "--run-dir", run])
+    # The run dir holds a DuoRec checkpoint: another lr is refused (named once), --no-resume trains afresh.
+    other = ["recsys", "train", "--data", "synthetic", "--model", "duorec", "--epochs", "1", "--max-len", "10",
+             "--batch-size", "64", "--run-dir", run, "--device", "cpu", "--lr", "0.01"]
+    with pytest.raises(ValueError, match=r"other settings \(lr 0.001 -> 0.01\); resuming"):
+        main(other)
+    main([*other, "--no-resume"])
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["test"] != trained["test"]
 
 
 def test_load_of_a_foreign_or_broken_file_is_a_clear_error(tmp_path) -> None:
