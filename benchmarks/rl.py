@@ -109,7 +109,7 @@ def main() -> None:
             config = dataclasses.replace(base, algo=name, seed=seed)
             run_dir = args.run_dir / f"{name}_seed{seed}"
             finished = run_dir / "metrics.json"
-            if finished.exists():  # resume: a finished run with the same config is reused, not retrained
+            if finished.exists():  # a finished run with the same config is reused; an unfinished one resumes
                 saved = json.loads((run_dir / "config.json").read_text())
                 if RLConfig(**{**saved, "net_arch": tuple(saved["net_arch"])}) != config:
                     raise SystemExit(

@@ -80,8 +80,8 @@ def test_train_has_one_flag_per_config_field_and_no_flag_changes_a_default(domai
 
     config = getattr(importlib.import_module(module), config_name)
     args = build_parser([domain]).parse_args([domain, "train"])
-    # The command's own --run-dir is a Path beside the config's; graph shows progress bars by default.
+    # The command's own --run-dir is a Path beside the config's; graph and rl show progress bars by default.
     own = {"run_dir": None} if domain == "graph" else {}
-    expected = config(**({"progress": True} if domain == "graph" else {}))
+    expected = config(**({"progress": True} if domain in ("graph", "rl") else {}))
     assert config_from_args(config, args, **own) == expected
     assert {f.name for f in dataclasses.fields(config)} <= set(vars(args))

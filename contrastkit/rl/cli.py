@@ -18,9 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     commands = rl.add_subparsers(dest="rl_command", required=True)
 
     train = commands.add_parser(
-        "train", help="train an agent; writes SB3 logs, returns.csv, curve.png, model.zip, metrics.json"
+        "train",
+        help="train an agent (resumes from the run dir's checkpoint.pt); writes SB3 logs, returns.csv, curve.png, "
+        "model.zip, metrics.json",
     )
-    add_config_arguments(train, RLConfig)
+    add_config_arguments(train, RLConfig, defaults={"progress": True})
     train.add_argument("--run-dir", type=Path, default=Path("runs/rl"))
     train.set_defaults(func=_train)
 
@@ -34,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _train(args: argparse.Namespace) -> None:
     metrics = train_agent(config_from_args(RLConfig, args), args.run_dir)
     print(json.dumps(metrics, indent=2))
-    print(f"Logs, returns.csv, curve.png and model.zip are in {args.run_dir}/")
+    print(f"Logs, returns.csv, curve.png, model.zip and checkpoint.pt are in {args.run_dir}/")
 
 
 def _evaluate(args: argparse.Namespace) -> None:

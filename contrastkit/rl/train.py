@@ -102,6 +102,8 @@ class RLConfig:
     the filled replay buffer, so it can be large (180 KB per transition at the default frame sizes)."""
     resume: bool = True
     """Continue from the run directory's ``checkpoint.pt`` if there is one."""
+    progress: bool = False
+    """Show SB3's progress bar (``contrastkit rl train`` shows it by default)."""
 
     def __post_init__(self) -> None:
         if self.env not in PIXEL_TASKS:
@@ -179,8 +181,8 @@ def load_agent(run_dir: Path) -> tuple[RLConfig, CurlSAC | CurlDQN]:
     return config, cls.load(model_path, device=config.device)
 
 
-# What a resumed run may change: its budget, its evaluation, where it runs and how often it checkpoints.
-_MAY_CHANGE_ON_RESUME = frozenset({"steps", "eval_episodes", "device", "checkpoint_every", "resume"})
+# What a resumed run may change: its budget, its evaluation, where it runs, how often it checkpoints, the bar.
+_MAY_CHANGE_ON_RESUME = frozenset({"steps", "eval_episodes", "device", "checkpoint_every", "resume", "progress"})
 _CHECKPOINT_KEYS = (
     "config", "model", "replay_buffer", "actions", "rng", "action_space_rng", "log_rows", "log_pending", "train_seconds"
 )
@@ -388,7 +390,12 @@ def train_agent(config: RLConfig, run_dir: Path, callbacks: Sequence[BaseCallbac
     remaining = config.agent_steps - model.num_timesteps
     if remaining:
         with _interrupt_at_checkpoint(checkpoints):
-            model.learn(total_timesteps=remaining, reset_num_timesteps=state is None, callback=[checkpoints, *callbacks])
+            model.learn(
+                total_timesteps=remaining,
+                reset_num_timesteps=state is None,
+                callback=[checkpoints, *callbacks],
+                progress_bar=config.progress,
+            )
         if config.checkpoint_every:
             checkpoints.save()
     seconds = checkpoints.train_seconds() if remaining else checkpoints.seconds_before
