@@ -38,12 +38,13 @@ def test_unknown_command_is_an_argparse_error() -> None:
 
 
 def test_bad_input_ends_the_command_with_the_rule_not_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["timeseries", "train", "--steps", "0", "--run-dir", str(tmp_path)]
     monkeypatch.delenv("CONTRASTKIT_TRACEBACK", raising=False)
     with pytest.raises(SystemExit, match=r"^contrastkit timeseries train: error: TrainConfig: max_steps must be > 0"):
         main(argv)
+    assert "samples" not in capsys.readouterr().out  # refused before the data were read
     (tmp_path / "demo" / "core").mkdir(parents=True)
     (tmp_path / "demo" / "core" / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(SystemExit, match=r"^contrastkit demo: error: Trainer: cannot read .*checkpoint.pt"):

@@ -90,15 +90,18 @@ def cmd_train(args: argparse.Namespace) -> None:
     channels = tuple(c for c in args.channels.split(",") if c) if args.channels else None
     spec = config_from_args(DataSpec, args, channels=channels)
     weights = _weights(args.levels, args.weights)  # bad input: ValueError, reported by the contrastkit command
+    # Every setting is checked before the data are read and windowed.
+    encoder_config = config_from_args(EncoderConfig, args)
+    pretrain_config = config_from_args(PretrainConfig, args, weights=weights)
+    run_dir = Path(args.run_dir)
+    cfg = config_from_args(TrainConfig, args, run_dir=str(run_dir / "pretrain"))  # its seed is the split's --seed
     ds, split = spec.load()
     train_ds = ds.subset(split.train)
     print(f"{len(ds)} samples, {ds.x.shape[1]} channels x {ds.x.shape[2]} steps; "
           f"pretraining on {len(split.train)} samples of the training patients with {weights}")
     seed_everything(spec.seed)
-    encoder = config_from_args(EncoderConfig, args).build(ds.x.shape[1])
-    run_dir = Path(args.run_dir)
-    cfg = config_from_args(TrainConfig, args, run_dir=str(run_dir / "pretrain"))  # its seed is the split's --seed
-    pretrain(train_ds, encoder, config_from_args(PretrainConfig, args, weights=weights), cfg)
+    encoder = encoder_config.build(ds.x.shape[1])
+    pretrain(train_ds, encoder, pretrain_config, cfg)
     atomic_save(
         {"encoder": encoder_state(encoder), "data": dataclasses.asdict(spec), "weights": dataclasses.asdict(weights)},
         run_dir / "encoder.pt",
