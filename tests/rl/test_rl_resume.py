@@ -56,7 +56,7 @@ def assert_same_run(a: Path, b: Path, checkpoints: bool = True) -> None:
         ca, cb = (torch.load(run / "checkpoint.pt", weights_only=False) for run in (a, b))
         assert ca["replay_buffer"]["pos"] == cb["replay_buffer"]["pos"] > 0
         for name, values in ca["replay_buffer"]["arrays"].items():
-            np.testing.assert_array_equal(values, cb["replay_buffer"]["arrays"][name], err_msg=name)
+            assert torch.equal(values, cb["replay_buffer"]["arrays"][name]), name
         np.testing.assert_array_equal(ca["actions"], cb["actions"])
     assert (a / "returns.csv").read_text() == (b / "returns.csv").read_text()
     episodes = [pd.read_csv(run / "episodes.monitor.csv", skiprows=1)[["r", "l"]] for run in (a, b)]
