@@ -85,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `contrastkit graph ...` imports only the graph domain (not sentence-transformers, SB3, ...).
     domains = argv[:1] if argv[:1] and argv[0] in DOMAINS[1:] else DOMAINS[1:]
     args = build_parser(domains).parse_args(argv)
+    command = " ".join(w for w in argv[:2] if not w.startswith("-"))  # "graph train", or "demo"
     try:
         args.func(args)
     except (ValueError, FileNotFoundError) as exc:
@@ -92,8 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # that sentence, not a traceback. CONTRASTKIT_TRACEBACK=1 keeps the traceback for debugging.
         if os.environ.get("CONTRASTKIT_TRACEBACK"):
             raise
-        command = " ".join(w for w in argv[:2] if not w.startswith("-"))  # "graph train", or "demo"
         raise SystemExit(f"contrastkit {command}: error: {exc}") from exc
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: the training loops have saved a checkpoint that the same command resumes from.
+        if os.environ.get("CONTRASTKIT_TRACEBACK"):
+            raise
+        print(f"contrastkit {command}: interrupted" + (f" ({exc})" if str(exc) else ""), file=sys.stderr)
+        return 130  # the shell's code for SIGINT
     return 0
 
 

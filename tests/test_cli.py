@@ -54,6 +54,25 @@ def test_bad_input_ends_the_command_with_the_rule_not_a_traceback(
         main(argv)
 
 
+def test_ctrl_c_ends_the_command_with_a_line_and_the_sigint_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import contrastkit.timeseries.cli as timeseries_cli
+
+    def interrupted(args: object) -> None:
+        raise KeyboardInterrupt("stopped; runs/x/checkpoint.pt resumes the run")
+
+    monkeypatch.setattr(timeseries_cli, "cmd_train", interrupted)
+    monkeypatch.delenv("CONTRASTKIT_TRACEBACK", raising=False)
+    assert main(["timeseries", "train"]) == 130
+    assert capsys.readouterr().err.strip() == (
+        "contrastkit timeseries train: interrupted (stopped; runs/x/checkpoint.pt resumes the run)"
+    )
+    monkeypatch.setenv("CONTRASTKIT_TRACEBACK", "1")
+    with pytest.raises(KeyboardInterrupt):
+        main(["timeseries", "train"])
+
+
 def test_a_domain_command_imports_only_that_domain() -> None:
     import subprocess
     import sys
