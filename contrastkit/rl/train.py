@@ -399,7 +399,9 @@ def train_agent(config: RLConfig, run_dir: Path, callbacks: Sequence[BaseCallbac
                 callback=[checkpoints, *callbacks],
                 progress_bar=config.progress,
             )
-        if config.checkpoint_every:
+        # A callback that stops training early does so between a step and its transition's storage: no clean
+        # point, so the last periodic checkpoint stays the one to resume from.
+        if config.checkpoint_every and model.num_timesteps == config.agent_steps:
             checkpoints.save()
     seconds = checkpoints.train_seconds() if remaining else checkpoints.seconds_before
     model.save(run_dir / "model.zip")
@@ -416,10 +418,11 @@ def train_agent(config: RLConfig, run_dir: Path, callbacks: Sequence[BaseCallbac
     )
     plot_learning_curves({config.algo: [(steps, returns)]}, run_dir / "curve.png", title=config.env)
     metrics = evaluate_agent(model, config.make_env(config.seed + 10_000), config.eval_episodes)
+    trained = model.num_timesteps * config.action_repeat  # fewer than config.steps if a callback stopped early
     metrics.update(
-        env_steps=float(config.agent_steps * config.action_repeat),
+        env_steps=float(trained),
         train_seconds=seconds,
-        env_steps_per_second=config.agent_steps * config.action_repeat / seconds,
+        env_steps_per_second=trained / seconds,
     )
     if model.curl_weight > 0:
         batch = model.replay_buffer.sample(config.batch_size)  # type: ignore[union-attr]

@@ -27,7 +27,8 @@ PENDULUM = RLConfig(env="pixel-pendulum", algo="curl-sac", **{**TINY, "steps": 2
 
 
 class StopAt(BaseCallback):
-    """Stops training after ``agent_step`` agent steps: with an exception (a crash) or a Ctrl-C."""
+    """Stops training at agent step ``agent_step``: by an exception (a crash), a Ctrl-C, or SB3's own
+    early stop (a callback returning False)."""
 
     def __init__(self, agent_step: int, how: str) -> None:
         super().__init__()
@@ -37,8 +38,9 @@ class StopAt(BaseCallback):
         if self.num_timesteps == self.agent_step:
             if self.how == "ctrl-c":
                 os.kill(os.getpid(), signal.SIGINT)
-            else:
+            elif self.how == "crash":
                 raise RuntimeError("simulated crash")
+            return self.how != "callback"
         return True
 
 
@@ -82,17 +84,23 @@ def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return runs
 
 
-@pytest.mark.parametrize(("config", "how", "stop"), [(CARTPOLE, "ctrl-c", 40), (PENDULUM, "crash", 47)])
+@pytest.mark.parametrize(
+    ("config", "how", "stop"), [(CARTPOLE, "ctrl-c", 40), (PENDULUM, "crash", 47), (CARTPOLE, "callback", 47)]
+)
 def test_a_stopped_run_resumes_bit_for_bit(
     config: RLConfig, how: str, stop: int, straight: dict[str, Path], tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt if how == "ctrl-c" else RuntimeError):
-        train_agent(config, run, callbacks=[StopAt(stop, how)])
-    # A Ctrl-C checkpoints at the next clean point, a crash leaves the last periodic one: agent step 40 both
-    # times. CartPole's next episode ends at step 41, so its first log row after the resume holds values
+    if how == "callback":  # training ends early but the run is written: it reports the steps it trained
+        assert train_agent(config, run, callbacks=[StopAt(stop, how)])["env_steps"] == 2 * stop
+    else:
+        with pytest.raises(KeyboardInterrupt if how == "ctrl-c" else RuntimeError):
+            train_agent(config, run, callbacks=[StopAt(stop, how)])
+        assert not (run / "model.zip").exists()
+    # A Ctrl-C checkpoints at the next clean point, a crash or an early stop leaves the last periodic one:
+    # agent step 40 each time. CartPole's next episode ends at step 41, so its first log row after the resume holds values
     # recorded before the checkpoint.
-    assert (run / "checkpoint.pt").is_file() and not (run / "model.zip").exists()
+    assert (run / "checkpoint.pt").is_file()
     metrics = train_agent(config, run)
     assert metrics["env_steps"] == config.steps
     assert_same_run(straight[config.env], run)
