@@ -24,7 +24,7 @@ step() {  # step NAME SECONDS COMMAND...
   tail -n 25 "$out/$name.log"
 }
 step tests 120 python3 -m pytest -q -p no:cacheprovider -k cuda tests/core/test_cuda.py tests/graph/test_graph_train.py \
-  tests/recsys/test_recsys_train.py tests/timeseries/test_ts_train.py -rs
+  tests/recsys/test_recsys_train.py tests/timeseries/test_ts_train.py tests/rl/test_rl_resume.py -rs
 step graph 150 python3 -m benchmarks.graph --sizes 2000 10000 20000 50000 200000 --seeds --grace-mem-gib 60 --repeats 3
 step recsys 150 python3 -m benchmarks.recsys --throughput
 step core 120 python3 -m benchmarks.core

@@ -137,3 +137,13 @@ def test_a_checkpoint_resumes_only_the_run_that_wrote_it(straight: dict[str, Pat
     # resume=False trains afresh over it, as if no checkpoint were there.
     train_agent(dataclasses.replace(PENDULUM, resume=False), broken)
     assert_same_run(run, broken)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device; CI has none")
+def test_a_stopped_run_resumes_bit_for_bit_on_cuda(tmp_path: Path) -> None:
+    config = dataclasses.replace(PENDULUM, device="cuda")
+    train_agent(config, tmp_path / "straight")
+    with pytest.raises(RuntimeError):
+        train_agent(config, tmp_path / "run", callbacks=[StopAt(47, "crash")])
+    train_agent(config, tmp_path / "run")
+    assert_same_run(tmp_path / "straight", tmp_path / "run")
