@@ -343,8 +343,8 @@ class Trainer:
         try:
             state = load_saved(path, "Trainer", map_location=self.device)
         except ValueError as exc:
-            raise ValueError(f"{exc} Delete the checkpoint or pass resume=False.") from exc
-        fix = "Use a new run_dir, delete the checkpoint, or pass resume=False."
+            raise ValueError(f"{exc} Delete the checkpoint or pass resume=False (--no-resume).") from exc
+        fix = "Use a new run_dir, delete the checkpoint, or pass resume=False (--no-resume)."
         saved = state.get("config", {})
         reported = [name for name in _TRAJECTORY_FIELDS if name in saved and saved[name] != getattr(self.config, name)]
         changed = [f"{name} {saved[name]!r} -> {getattr(self.config, name)!r}" for name in reported]
