@@ -192,9 +192,11 @@ _CHECKPOINT_KEYS = (
 class _Checkpoints(BaseCallback):
     """Records the actions sent to the environment and writes ``checkpoint.pt`` at clean points.
 
-    A clean point is the start of a rollout, where the previous step's transition is stored and its
-    gradient steps are done. One is due every ``every`` agent steps, and after a Ctrl-C
+    A clean point is the start of a rollout, where the previous steps' transitions are stored and
+    their gradient steps are done. One is due every ``every`` agent steps, and after a Ctrl-C
     (``stop_requested``), when it is written before training stops with ``KeyboardInterrupt``.
+    ``clean`` says whether the last rollout ran to its end: a callback that stops training returns
+    before its step's transition is stored and trained on, which is no point to resume from.
     """
 
     def __init__(self, run_dir: Path, config: RLConfig, actions: list[np.ndarray], seconds_before: float) -> None:
@@ -204,16 +206,23 @@ class _Checkpoints(BaseCallback):
         self.last_saved = len(actions)
         self.seconds_before, self.started = seconds_before, time.perf_counter()
         self.stop_requested = False
+        self.clean = True
 
     def train_seconds(self) -> float:
         return self.seconds_before + time.perf_counter() - self.started
 
     def _on_step(self) -> bool:
         self.actions.append(np.array(self.locals["actions"], copy=True))
+        self.clean = False
         return True
+
+    def _on_rollout_end(self) -> None:
+        self.clean = True
 
     def _on_rollout_start(self) -> None:
         if self.stop_requested:
+            if not self.actions:
+                raise KeyboardInterrupt("stopped before the first step; nothing to resume")
             self.save()
             raise KeyboardInterrupt(f"stopped; {self.run_dir / 'checkpoint.pt'} resumes the run")
         if self.every and self.model.num_timesteps - self.last_saved >= self.every:
@@ -287,7 +296,8 @@ def _load_checkpoint(path: Path, config: RLConfig) -> dict[str, Any]:
             f"two runs. {fix}"
         )
     done = len(state["actions"]) * config.action_repeat
-    if done > config.steps:
+    # A finished run may have gone past its steps: an agent collects whole rollouts (DQN: 4 agent steps).
+    if done > config.steps and saved["steps"] != config.steps:
         raise ValueError(f"train_agent: {path} has already trained {done} environment steps > steps={config.steps}. {fix}")
     return state
 
@@ -354,8 +364,9 @@ def train_agent(config: RLConfig, run_dir: Path, callbacks: Sequence[BaseCallbac
     """Train, save and evaluate one agent; write the run directory (see the module docstring).
 
     With ``config.resume`` and a ``checkpoint.pt`` in ``run_dir``, training continues from it
-    (bit-for-bit) up to ``config.steps``; the other settings must be the checkpoint's.
-    ``callbacks``: SB3 callbacks added to the training loop.
+    (bit-for-bit on the same device) up to ``config.steps``; the other settings must be the
+    checkpoint's. ``callbacks``: SB3 callbacks added to the training loop (they start afresh on a
+    resume).
 
     Returns:
         ``return_mean``/``return_std`` of the deterministic evaluation, ``env_steps_per_second``
@@ -391,7 +402,7 @@ def train_agent(config: RLConfig, run_dir: Path, callbacks: Sequence[BaseCallbac
     actions = list(state["actions"]) if state else []
     checkpoints = _Checkpoints(run_dir, config, actions, state["train_seconds"] if state else 0.0)
     remaining = config.agent_steps - model.num_timesteps
-    if remaining:
+    if remaining > 0:
         with _interrupt_at_checkpoint(checkpoints):
             model.learn(
                 total_timesteps=remaining,
@@ -399,11 +410,11 @@ def train_agent(config: RLConfig, run_dir: Path, callbacks: Sequence[BaseCallbac
                 callback=[checkpoints, *callbacks],
                 progress_bar=config.progress,
             )
-        # A callback that stops training early does so between a step and its transition's storage: no clean
-        # point, so the last periodic checkpoint stays the one to resume from.
-        if config.checkpoint_every and model.num_timesteps == config.agent_steps:
+        # After a callback stopped training the last periodic checkpoint stays the one to resume from. A run
+        # resumed with checkpoint_every=0 still updates the checkpoint it came from, which would redo steps.
+        if checkpoints.clean and (config.checkpoint_every or checkpoint.exists()):
             checkpoints.save()
-    seconds = checkpoints.train_seconds() if remaining else checkpoints.seconds_before
+    seconds = checkpoints.train_seconds() if remaining > 0 else checkpoints.seconds_before
     model.save(run_dir / "model.zip")
     env.close()
 

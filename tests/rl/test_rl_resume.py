@@ -84,28 +84,59 @@ def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return runs
 
 
+# CurlSAC collects one agent step per rollout, CurlDQN four (SB3's train_freq), and checkpoints fall at the
+# start of a rollout: every 10 agent steps for SAC, at 12, 24, 36, 48 for DQN.
 @pytest.mark.parametrize(
-    ("config", "how", "stop"), [(CARTPOLE, "ctrl-c", 40), (PENDULUM, "crash", 47), (CARTPOLE, "callback", 47)]
+    ("config", "how", "stop"),
+    [
+        (CARTPOLE, "ctrl-c", 40),  # checkpoint at 40; the episode ending at 41 logs values recorded before it
+        (PENDULUM, "crash", 47),  # resumes from 40, with checkpoint_every=0 (see below)
+        (CARTPOLE, "callback", 47),  # SB3's early stop: resumes from 36
+        (CARTPOLE, "callback", 60),  # an early stop at the last step is not a finished run
+    ],
 )
 def test_a_stopped_run_resumes_bit_for_bit(
     config: RLConfig, how: str, stop: int, straight: dict[str, Path], tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
-    if how == "callback":  # training ends early but the run is written: it reports the steps it trained
+    if how == "callback":  # training ends early but the run is written: it reports the steps it took
         assert train_agent(config, run, callbacks=[StopAt(stop, how)])["env_steps"] == 2 * stop
     else:
         with pytest.raises(KeyboardInterrupt if how == "ctrl-c" else RuntimeError):
             train_agent(config, run, callbacks=[StopAt(stop, how)])
         assert not (run / "model.zip").exists()
-    # A Ctrl-C checkpoints at the next clean point, a crash or an early stop leaves the last periodic one:
-    # agent step 40 each time. CartPole's next episode ends at step 41, so its first log row after the resume holds values
-    # recorded before the checkpoint.
-    assert (run / "checkpoint.pt").is_file()
-    metrics = train_agent(config, run)
+    assert len(torch.load(run / "checkpoint.pt", weights_only=False)["actions"]) == {40: 40, 47: 40 if how == "crash" else 36, 60: 48}[stop]
+    # Resuming with checkpoint_every=0 still brings the checkpoint it came from up to date.
+    metrics = train_agent(dataclasses.replace(config, checkpoint_every=0) if how == "crash" else config, run)
     assert metrics["env_steps"] == config.steps
     assert_same_run(straight[config.env], run)
-    if config is CARTPOLE:  # its log has rows at agent steps 20 and 41, the second written after the resume
+    if how == "ctrl-c":  # its log has rows at agent steps 20 and 41, the second written after the resume
         assert pd.read_csv(run / "sb3" / "progress.csv")["time/total_timesteps"].tolist() == [20, 41]
+
+
+def test_ctrl_c_before_the_first_step_stops_without_a_checkpoint(tmp_path: Path) -> None:
+    class CtrlCAtStart(BaseCallback):
+        def _on_training_start(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+
+        def _on_step(self) -> bool:
+            return True
+
+    with pytest.raises(KeyboardInterrupt, match="before the first step; nothing to resume"):
+        train_agent(CARTPOLE, tmp_path, callbacks=[CtrlCAtStart()])
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_a_finished_run_past_its_steps_is_only_reevaluated(tmp_path: Path) -> None:
+    # 122 environment steps = 61 agent steps; DQN collects 4 at a time, so the run ends at 64.
+    config = dataclasses.replace(CARTPOLE, steps=122)
+    assert train_agent(config, tmp_path)["env_steps"] == 128
+    monitor = (tmp_path / "episodes.monitor.csv").read_text()
+    before = tensors(tmp_path)
+    assert train_agent(config, tmp_path)["env_steps"] == 128
+    assert (tmp_path / "episodes.monitor.csv").read_text() == monitor
+    after = tensors(tmp_path)
+    assert all(torch.equal(before[name], after[name]) for name in before)
 
 
 def test_checkpoints_do_not_change_the_run_and_a_finished_run_is_not_retrained(
