@@ -144,9 +144,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     for p in (train, evaluate):
         p.add_argument("--run-dir", default="runs/timeseries", help="where encoder.pt and metrics go")
     add_config_arguments(train, DataSpec, skip=("channels",))
-    train.add_argument("--channels", default=None, help="comma-separated channel names to keep")
-    train.add_argument("--levels", default=",".join(LEVELS), help="comma-separated subset of " + ",".join(LEVELS))
-    train.add_argument("--weights", default=None, help="one weight per level (default: equal), e.g. 0.1,0.7,0.1,0.1")
+    train.add_argument("--channels", default=None, help="comma-separated channel names to keep; default: all")
+    train.add_argument("--levels", default=",".join(LEVELS),
+                       help="comma-separated subset of " + ",".join(LEVELS) + "; default: all four")
+    train.add_argument("--weights", default=None, help="one weight per level, e.g. 0.1,0.7,0.1,0.1; default: equal")
     add_config_arguments(train, EncoderConfig, aliases={"out_dim": "--dim"})
     add_config_arguments(train, PretrainConfig, skip=("weights",))
     add_config_arguments(
