@@ -182,6 +182,19 @@ def load_saved(
     return state
 
 
+def check_same_settings(
+    path: str | os.PathLike[str], where: str, saved: Mapping[str, Any], current: Mapping[str, Any], fix: str
+) -> None:
+    """Refuse to resume from ``path`` when a setting of the checkpoint (``saved``) differs from this
+    run's (``current``): resuming would mix two runs. The ValueError names each difference, then ``fix``."""
+    changed = [f"{name} {saved.get(name)!r} -> {current.get(name)!r}"
+               for name in sorted(set(saved) | set(current)) if saved.get(name) != current.get(name)]
+    if changed:
+        raise ValueError(
+            f"{where}: {path} was written with other settings ({', '.join(changed)}); resuming would mix two runs. {fix}"
+        )
+
+
 def atomic_write_text(text: str, path: str | os.PathLike[str]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -346,18 +359,16 @@ class Trainer:
             raise ValueError(f"{exc} Delete the checkpoint or pass resume=False (--no-resume).") from exc
         fix = "Use a new run_dir, delete the checkpoint, or pass resume=False (--no-resume)."
         saved = state.get("config", {})
-        reported = [name for name in _TRAJECTORY_FIELDS if name in saved and saved[name] != getattr(self.config, name)]
-        changed = [f"{name} {saved[name]!r} -> {getattr(self.config, name)!r}" for name in reported]
         saved_run = state.get("run_config", self.run_config)  # checkpoints before run_config existed: unknown
-        # A caller's setting that is also a TrainConfig field (the lr, say) is named once.
-        changed += [f"{name} {saved_run.get(name)!r} -> {self.run_config.get(name)!r}"
-                    for name in sorted((set(saved_run) | set(self.run_config)) - set(reported))
-                    if saved_run.get(name) != self.run_config.get(name)]
-        if changed:
-            raise ValueError(
-                f"Trainer: {path} was written with other settings ({', '.join(changed)}); resuming would mix two "
-                f"runs. {fix}"
-            )
+        trajectory = [name for name in _TRAJECTORY_FIELDS if name in saved]
+        # A caller's setting that is also a TrainConfig field (the lr, say) is compared once, as the TrainConfig's.
+        check_same_settings(
+            path,
+            "Trainer",
+            {**saved_run, **{name: saved[name] for name in trajectory}},
+            {**self.run_config, **{name: getattr(self.config, name) for name in trajectory}},
+            fix,
+        )
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])

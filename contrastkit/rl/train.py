@@ -36,7 +36,14 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tqdm.auto import tqdm
 
-from contrastkit.core import atomic_save, load_saved, rng_state, seed_everything, set_rng_state
+from contrastkit.core import (
+    atomic_save,
+    check_same_settings,
+    load_saved,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+)
 from contrastkit.core.checks import check_positive_int
 
 from .agents import CurlDQN, CurlSAC, WInit
@@ -288,13 +295,13 @@ def _load_checkpoint(path: Path, config: RLConfig) -> dict[str, Any]:
     except ValueError as exc:
         raise ValueError(f"{exc} {fix}") from exc
     saved = state["config"]
-    changed = [f"{name} {saved.get(name)!r} -> {value!r}" for name, value in dataclasses.asdict(config).items()
-               if name not in _MAY_CHANGE_ON_RESUME and saved.get(name) != value]
-    if changed:
-        raise ValueError(
-            f"train_agent: {path} was written with other settings ({', '.join(changed)}); resuming would mix "
-            f"two runs. {fix}"
-        )
+    check_same_settings(
+        path,
+        "train_agent",
+        {name: value for name, value in saved.items() if name not in _MAY_CHANGE_ON_RESUME},
+        {name: value for name, value in dataclasses.asdict(config).items() if name not in _MAY_CHANGE_ON_RESUME},
+        fix,
+    )
     done = len(state["actions"]) * config.action_repeat
     # A finished run may have gone past its steps: an agent collects whole rollouts (DQN: 4 agent steps).
     if done > config.steps and saved["steps"] != config.steps:
