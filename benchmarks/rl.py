@@ -15,6 +15,10 @@ One process per agent (so all see the same machine load), then the summary:
     .venv/bin/python -m benchmarks.rl --summarize-only
 DMControl cartpole-swingup (CURL's task; action repeat 8 there), results in rl_dmc-cartpole-swingup.*:
     .venv/bin/python -m benchmarks.rl --env dmc-cartpole-swingup --steps 100000 --action-repeat 8
+On a lent GPU (``bash benchmarks/gpu.sh OUT rl`` runs every agent and seed at once there),
+results in rl_cuda.* (or rl_<env>_cuda.*):
+    python -m benchmarks.rl --device cuda --agents curl-sac --seeds 0 --run-dir runs/rl_cuda &  ...
+    python -m benchmarks.rl --device cuda --summarize-only --run-dir runs/rl_cuda
 Reduced scale, e.g.:
     .venv/bin/python -m benchmarks.rl --steps 4000 --seeds 0 1 --image-size 40 --crop-size 32 \
         --batch-size 64 --net-arch 256 256 --learning-starts 250
@@ -58,6 +62,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--net-arch", type=int, nargs="+", default=[1024, 1024])
     parser.add_argument("--num-filters", type=int, default=32)
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--device", default="cpu", help="torch device of the agents (cpu, cuda); "
+                        "results from a GPU are written beside the CPU ones, with a _cuda suffix")
     parser.add_argument("--run-dir", type=Path, default=Path("runs/benchmark_rl"))
     parser.add_argument(
         "--summarize-only",
@@ -100,7 +106,7 @@ def main() -> None:
         net_arch=tuple(args.net_arch),
         num_filters=args.num_filters,
         eval_episodes=args.eval_episodes,
-        device="cpu",
+        device=args.device,
     )
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in AGENTS}
     curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in AGENTS}
@@ -129,7 +135,7 @@ def main() -> None:
         return
     if any(not runs[name] for name in AGENTS):
         raise SystemExit(f"benchmarks.rl: no finished runs for some agent under {args.run_dir}.")
-    stem = "rl" if args.env == "pixel-pendulum" else f"rl_{args.env}"
+    stem = ("rl" if args.env == "pixel-pendulum" else f"rl_{args.env}") + ("_cuda" if args.device.startswith("cuda") else "")
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot_learning_curves(curves, RESULTS / f"{stem}_curves.png", title=f"{args.env}, {args.steps} env steps")
     seeds_done = {name: len(runs[name]) for name in AGENTS}
@@ -160,7 +166,8 @@ def main() -> None:
     lines = [
         f"{args.env}, {args.steps} env steps (action repeat {args.action_repeat}), seeds {args.seeds} "
         f"(finished runs per agent: {seeds_done}), {args.image_size}->{args.crop_size} crops, "
-        f"batch {args.batch_size}, heads {args.net_arch}, {args.eval_episodes} eval episodes per seed.",
+        f"batch {args.batch_size}, heads {args.net_arch}, {args.eval_episodes} eval episodes per seed, "
+        f"device {args.device}.",
         "",
         "| agent | final return (mean ± std over seeds) | env steps / s | time per env step vs SAC "
         "| ms per gradient step (best of 3) |",
