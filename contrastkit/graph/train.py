@@ -102,6 +102,9 @@ class GraphTrainConfig:
     """``"auto"``, ``"cpu"``, ``"cuda"`` ..."""
     run_dir: str | None = None
     """Checkpoints, metrics.csv and curves.png go here (None: in memory)."""
+    checkpoint_every: int = 50
+    """Optimizer steps between checkpoints in ``run_dir`` (one is also written at the end and at a
+    Ctrl-C), so a crash loses at most this many steps."""
     progress: bool = False
     """Show the tqdm bar."""
     resume: bool = True
@@ -110,10 +113,10 @@ class GraphTrainConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"GraphTrainConfig: method must be one of {METHODS}; got {self.method!r}.")
-        if self.steps <= 0 or self.warmup_steps < 0 or self.recluster_every <= 0:
+        if self.steps <= 0 or self.recluster_every <= 0 or self.checkpoint_every <= 0 or self.warmup_steps < 0:
             raise ValueError(
-                "GraphTrainConfig: steps and recluster_every must be > 0 and warmup_steps >= 0; got "
-                f"{self.steps}, {self.recluster_every}, {self.warmup_steps}."
+                "GraphTrainConfig: steps, recluster_every and checkpoint_every must be > 0 and warmup_steps "
+                f">= 0; got {self.steps}, {self.recluster_every}, {self.checkpoint_every}, {self.warmup_steps}."
             )
         if self.meta_nodes == "kmeans" and self.batch_size is not None:
             raise ValueError(
@@ -291,13 +294,14 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
         seed=config.seed,
         device=config.device,
         log_every=max(1, min(10, config.steps // 10)),
-        checkpoint_every=max(config.steps, 1),
+        checkpoint_every=config.checkpoint_every,
         run_dir=config.run_dir,
         progress=config.progress,
         resume=config.resume,
     )
     # Everything but the budget and where it runs defines the run: a checkpoint resumes only under the same values.
-    run_config = {k: v for k, v in asdict(config).items() if k not in ("steps", "device", "run_dir", "progress", "resume")}
+    free = ("steps", "device", "run_dir", "checkpoint_every", "progress", "resume")
+    run_config = {k: v for k, v in asdict(config).items() if k not in free}
     trainer = Trainer(
         model, make_step(config), batches, train_config, after_step=after_step if pamc else None, run_config=run_config
     ).fit()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 from torch_geometric.data import Data
 
+from contrastkit.graph import train as graph_train
 from contrastkit.graph.data import synthetic_graph
 from contrastkit.graph.evaluate import clustering_scores, kmeans_assign
 from contrastkit.graph.models import ClusterHead
@@ -85,6 +88,38 @@ def test_a_run_dir_resumes_only_the_run_it_holds(graph: Data, tmp_path: Path) ->
     assert torch.equal(fresh.embeddings, train_graph(graph, GraphTrainConfig(steps=2, hops=2, **elsewhere)).embeddings)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("method", ["pamc", "grace"])
+def test_a_crashed_run_resumes_from_its_last_periodic_checkpoint(
+    graph: Data, method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = dict(method=method, steps=6, device="cpu", **SMALL)
+    whole = train_graph(graph, GraphTrainConfig(**config))  # type: ignore[arg-type]
+    make_step = graph_train.make_step
+
+    def crash_at_step_5(config: GraphTrainConfig) -> Callable[..., torch.Tensor]:
+        step, calls = make_step(config), [0]
+
+        def crashing(*args: object) -> torch.Tensor:
+            calls[0] += 1
+            if calls[0] == 5:
+                raise RuntimeError("the machine went away")
+            return step(*args)  # type: ignore[arg-type]
+
+        return crashing
+
+    monkeypatch.setattr(graph_train, "make_step", crash_at_step_5)
+    periodic = GraphTrainConfig(run_dir=str(tmp_path), checkpoint_every=2, **config)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="went away"):
+        train_graph(graph, periodic)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 4  # steps 1-4 kept
+    monkeypatch.setattr(graph_train, "make_step", make_step)
+    # checkpoint_every is not part of the run: another value resumes the same run.
+    resumed = train_graph(graph, dataclasses.replace(periodic, checkpoint_every=50))
+    assert torch.equal(resumed.embeddings, whole.embeddings)
+    with pytest.raises(ValueError, match="checkpoint_every must be > 0"):
+        GraphTrainConfig(checkpoint_every=0)
+
+
 def test_pamc_kmeans_meta_nodes_refresh_and_resume_exactly(graph: Data, tmp_path: Path) -> None:
     config = dict(method="pamc", meta_nodes="kmeans", recluster_every=2, warmup_steps=0, device="cpu", **SMALL)
     whole = train_graph(graph, GraphTrainConfig(steps=6, **config))  # type: ignore[arg-type]
@@ -125,7 +160,7 @@ def test_clear_errors_for_k_above_n_and_missing_features(graph: Data) -> None:
         train_graph(graph, GraphTrainConfig(method="pamc", steps=1, num_clusters=301))
     with pytest.raises(ValueError, match="no node features"):
         train_graph(Data(edge_index=graph.edge_index, num_nodes=300), GraphTrainConfig(steps=1))
-    with pytest.raises(ValueError, match="recluster_every must be > 0"):
+    with pytest.raises(ValueError, match="recluster_every and checkpoint_every must be > 0"):
         GraphTrainConfig(recluster_every=0)
     with pytest.raises(ValueError, match="method must be one of"):
         GraphTrainConfig(method="simclr")  # type: ignore[arg-type]
