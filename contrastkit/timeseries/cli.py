@@ -53,6 +53,12 @@ class DataSpec:
     fold: int = 0
     """Which fold is tested when ``folds`` is set (the next one validates)."""
 
+    def __post_init__(self) -> None:
+        if self.folds is None and self.fold != 0:
+            raise ValueError(f"DataSpec: fold {self.fold} needs folds (--folds N); without it the split is random.")
+        if self.folds is not None and not 0 <= self.fold < self.folds:
+            raise ValueError(f"DataSpec: fold must be in [0, folds={self.folds}); got {self.fold}.")
+
     def load(self) -> tuple[WindowDataset, PatientSplit]:
         """The normalised windows and their patient-independent split."""
         if self.data == "synthetic":
@@ -64,8 +70,6 @@ class DataSpec:
         ds = make_windows(df, self.window, self.stride, channels=self.channels)
         if self.folds is None:
             return split_and_normalize(ds, seed=self.seed)
-        if not 0 <= self.fold < self.folds:
-            raise ValueError(f"DataSpec: fold must be in [0, folds={self.folds}); got {self.fold}.")
         return split_and_normalize(ds, split=patient_folds(ds.patient, ds.label, n_folds=self.folds, seed=self.seed)[self.fold])
 
 
@@ -101,7 +105,10 @@ def cmd_train(args: argparse.Namespace) -> None:
           f"pretraining on {len(split.train)} samples of the training patients with {weights}")
     seed_everything(spec.seed)
     encoder = encoder_config.build(ds.x.shape[1])
-    pretrain(train_ds, encoder, pretrain_config, cfg)
+    # The data settings join the checkpoint's identity (pretrain adds a fingerprint of the samples), so a
+    # run dir of fold 0 is not continued as fold 2, whose test patients fold 0 pretrained on.
+    data_settings = {k: v for k, v in dataclasses.asdict(spec).items() if k != "data_root"}
+    pretrain(train_ds, encoder, pretrain_config, cfg, run_config={"data_settings": data_settings})
     atomic_save(
         {"encoder": encoder_state(encoder), "data": dataclasses.asdict(spec), "weights": dataclasses.asdict(weights)},
         run_dir / "encoder.pt",

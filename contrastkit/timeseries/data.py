@@ -106,6 +106,17 @@ class WindowDataset:
         return mean, torch.where(std > 0, std, torch.ones_like(std))
 
 
+def _check_channel_columns(columns: Sequence[object], where: str) -> None:
+    """Refuse the columns that pandas writes or reads beside the channels: an index saved by
+    ``df.to_csv(path)`` ("Unnamed: 0") would otherwise become a channel holding row numbers."""
+    unnamed = [str(c) for c in columns if str(c).startswith("Unnamed:")]
+    if unnamed:
+        raise ValueError(
+            f"{where}: columns {unnamed} have no name: a saved pandas index? Every column but the ids and "
+            "the label is read as a channel; write the file with index=False."
+        )
+
+
 def load_signal(value: object, base: Path | None = None) -> np.ndarray:
     """A ``[C, T]`` float32 array from an array or a path (``.npy``, ``.csv``, ``.parquet``).
 
@@ -119,10 +130,10 @@ def load_signal(value: object, base: Path | None = None) -> np.ndarray:
             raise ValueError(f"load_signal: signal file {path} does not exist; fix the 'signal' column.")
         if path.suffix == ".npy":
             arr = np.load(path)
-        elif path.suffix == ".csv":
-            arr = read_csv(path, "load_signal").to_numpy().T
-        elif path.suffix == ".parquet":
-            arr = pd.read_parquet(path).to_numpy().T
+        elif path.suffix in (".csv", ".parquet"):
+            table = read_csv(path, "load_signal") if path.suffix == ".csv" else pd.read_parquet(path)
+            _check_channel_columns(list(table.columns), f"load_signal ({path.name})")
+            arr = table.to_numpy().T
         else:
             raise ValueError(f"load_signal: unsupported signal file {path.name}; use .npy, .csv or .parquet.")
     else:
@@ -411,11 +422,18 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
     channel_cols = [c for c in table.columns if c not in ("patient_id", "trial_id", "label")]
     if not channel_cols:
         raise ValueError(f"read_recordings: {path.name} has neither a 'signal' column nor channel columns.")
+    _check_channel_columns(channel_cols, path.name)
+    for col in ("patient_id", "trial_id"):  # groupby would drop these rows and leave a gap in the trial
+        if table[col].isna().any():
+            raise ValueError(
+                f"read_recordings: {path.name} has rows without a {col} (table rows "
+                f"{table.index[table[col].isna()][:5].tolist()})."
+            )
     rows = []
     for (pid, tid), g in table.groupby(["patient_id", "trial_id"], sort=False):
         row = {"patient_id": pid, "trial_id": tid, "signal": g[channel_cols].to_numpy(dtype=np.float32).T}
         if "label" in g.columns:
-            if g["label"].nunique() > 1:
+            if g["label"].nunique(dropna=False) > 1:
                 raise ValueError(f"read_recordings: trial {tid!r} of patient {pid!r} has several labels.")
             row["label"] = g["label"].iloc[0]
         rows.append(row)
@@ -472,9 +490,11 @@ def read_uci_eeg(
         raise ValueError(f"read_uci_eeg: no subject folders (co2a*/co2c*) under {root}.")
     rows = []
     channels: list[str] | None = None
+    seen: set[str] = set()
     for folder in folders:
         for file in sorted(folder.glob("*.gz")):
             paradigm, names, sig = _read_uci_trial(file)
+            seen.add(paradigm)
             if paradigms is not None and paradigm not in paradigms:
                 continue
             if channels is None:
@@ -493,6 +513,9 @@ def read_uci_eeg(
                     "signal": sig,
                 }
             )
+    unknown_paradigms = sorted(set(paradigms or ()) - seen)
+    if unknown_paradigms:  # a misspelt name would silently drop that paradigm's trials
+        raise ValueError(f"read_uci_eeg: no trial has paradigms {unknown_paradigms}; the files hold {sorted(seen)}.")
     if not rows:
         raise ValueError(f"read_uci_eeg: no trial matched paradigms={paradigms!r} under {root}.")
     df = pd.DataFrame(rows)

@@ -8,6 +8,7 @@ most frequent label of its samples).
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -190,11 +191,21 @@ def patient_metrics(y: np.ndarray, prob: np.ndarray, patient: np.ndarray) -> dic
 
 
 def report(y: np.ndarray, prob: np.ndarray, patient: np.ndarray) -> dict[str, float]:
-    """``sample_<metric>`` and ``patient_<metric>`` in one flat dict."""
-    return {
-        **{f"sample_{k}": v for k, v in sample_metrics(y, prob).items()},
-        **{f"patient_{k}": v for k, v in patient_metrics(y, prob, patient).items()},
-    }
+    """``sample_<metric>`` and ``patient_<metric>`` in one flat dict.
+
+    The patient metrics are left out, with a warning, when the patients' labels (each one's most
+    frequent) are all one class: labels that change within a patient (a trial-level state) leave
+    nothing to score per patient.
+    """
+    out = {f"sample_{k}": v for k, v in sample_metrics(y, prob).items()}
+    if patient_labels(y, patient).nunique() < 2:
+        warnings.warn(
+            "report: every patient's most frequent label is the same class, so there are no patient-level "
+            "metrics; with labels that change within a patient only the sample-level ones mean something.",
+            stacklevel=2,
+        )
+        return out
+    return out | {f"patient_{k}": v for k, v in patient_metrics(y, prob, patient).items()}
 
 
 @torch.no_grad()
@@ -294,7 +305,13 @@ def evaluate_encoder(
     if not ds.has_labels:
         raise ValueError("evaluate_encoder: every sample needs a label (>= 0).")
     check_positive_int("label_draws", label_draws, "evaluate_encoder")
-    n_classes = int(ds.label.max()) + 1
+    classes = torch.unique(ds.label)
+    n_classes = int(classes.max()) + 1
+    if len(classes) != n_classes or n_classes < 2:
+        raise ValueError(
+            f"evaluate_encoder: labels must be the classes 0..K-1 (K >= 2), each present; got {classes.tolist()}. "
+            "Encode them first, e.g. df['label'] = pd.factorize(df['label'])[0]."
+        )
     test = ds.subset(split.test)
     val = ds.subset(split.val) if len(split.val) else None
     cfg = finetune_config or TrainConfig(max_steps=200, progress=False)

@@ -25,7 +25,8 @@ than flattened ``[T * D]`` ones, and use the ``2B`` stacked rows in both directi
 level contrasts time-pooled representations instead of every timestamp; and all levels share one
 pair of views instead of two forward passes per level. Rows without a positive (a trial with a
 single sample in the batch) are left out; a level with no positive at all returns 0 with a
-:class:`NoPositivePairsWarning` the first time.
+:class:`NoPositivePairsWarning` the first time, and one whose rows have positives but no negative
+(a batch of one patient, at the patient level) a constant with the same warning.
 
 Notation: B = batch size, T = time steps, D = representation size.
 """
@@ -54,7 +55,7 @@ ObservationSimilarity = Literal["dot", "cosine"]
 
 
 class NoPositivePairsWarning(UserWarning):
-    """A contrastive level found no positive pair in a batch and contributed 0."""
+    """A contrastive level found no positive pair, or no negative, in a batch and so gave no gradient."""
 
 
 _WARNED: set[str] = set()
@@ -107,6 +108,14 @@ def stacked_contrast(
                 stacklevel=3,
             )
         return z.sum() * 0.0
+    if not bool((neg_mask.any(dim=1) & has_pos).any()) and f"{level}-negatives" not in _WARNED:
+        _WARNED.add(f"{level}-negatives")
+        warnings.warn(
+            f"{level} level: no row with a positive has a negative in the batch (e.g. one patient per batch "
+            "at the patient level), so it gives no gradient. Put samples of several ids in each batch.",
+            NoPositivePairsWarning,
+            stacklevel=3,
+        )
     eye = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
     pos = pos_mask | (eye & ~has_pos[:, None])
     per_row = info_nce(

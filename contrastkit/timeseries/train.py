@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import torch
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.core import TrainConfig, Trainer
+from contrastkit.core.checks import check_positive_int, check_temperature
 
 from .data import HierarchicalBatchSampler, WindowDataset
 from .models import Classifier, DilatedConvEncoder, MaskMode, random_timestamp_mask
@@ -31,6 +33,12 @@ class EncoderConfig:
     """Residual blocks, dilations 1 .. 2^(depth-1)."""
     dropout: float = 0.1
     """Dropout on the representations in training mode."""
+
+    def __post_init__(self) -> None:
+        for name in ("out_dim", "hidden", "depth"):
+            check_positive_int(name, getattr(self, name), "EncoderConfig")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"EncoderConfig: dropout must be in [0, 1); got {self.dropout}.")
 
     def build(self, in_channels: int) -> DilatedConvEncoder:
         return DilatedConvEncoder(
@@ -59,6 +67,30 @@ class PretrainConfig:
     samples_per_trial: int = 2
     """Samples of each trial per batch (>= 2 gives trial-level positives)."""
 
+    def __post_init__(self) -> None:
+        # Checked here, before any data are read: a CLI run would otherwise load and window them first.
+        check_temperature(self.temperature, "PretrainConfig")
+        check_temperature(self.observation_temperature, "PretrainConfig (observation_temperature)")
+        if self.mask_mode not in get_args(MaskMode):
+            raise ValueError(f"PretrainConfig: mask_mode must be one of {get_args(MaskMode)}; got {self.mask_mode!r}.")
+        if not 0 < self.mask_keep <= 1:
+            raise ValueError(f"PretrainConfig: mask_keep must be in (0, 1]; got {self.mask_keep}.")
+        for name in ("patients_per_batch", "trials_per_patient", "samples_per_trial"):
+            check_positive_int(name, getattr(self, name), "PretrainConfig")
+        # A level whose batches can hold no positive or no negative would add nothing but a constant.
+        needs = {
+            "trial": (self.samples_per_trial >= 2, self.patients_per_batch * self.trials_per_patient >= 2),
+            "patient": (self.trials_per_patient * self.samples_per_trial >= 2, self.patients_per_batch >= 2),
+        }
+        for level, (positives, negatives) in needs.items():
+            if getattr(self.weights, level) > 0 and not (positives and negatives):
+                raise ValueError(
+                    f"PretrainConfig: the {level} level (weight {getattr(self.weights, level)}) needs two samples "
+                    f"of one {level} and samples of two {level}s in a batch; got patients_per_batch="
+                    f"{self.patients_per_batch}, trials_per_patient={self.trials_per_patient}, samples_per_trial="
+                    f"{self.samples_per_trial}. Raise them, or give the level weight 0."
+                )
+
 
 def _batches(ds: WindowDataset, sampler: HierarchicalBatchSampler) -> Callable[[int], list[dict[str, Tensor]]]:
     def batches(epoch: int) -> list[dict[str, Tensor]]:
@@ -75,11 +107,17 @@ def pretrain(
     encoder: DilatedConvEncoder,
     config: PretrainConfig | None = None,
     train: TrainConfig | None = None,
+    run_config: Mapping[str, Any] | None = None,
 ) -> Trainer:
     """Pretrain ``encoder`` with COMET on the (unlabelled) samples of ``ds``; returns the fitted Trainer.
 
     Each step draws a :class:`HierarchicalBatchSampler` batch, encodes it twice with independent
     timestamp masks (and dropout), and minimises :class:`COMET` on the two views.
+
+    With ``train.run_dir`` a checkpoint resumes only the run that wrote it: the same ``config``, the
+    same encoder, the same samples (a fingerprint of ``ds``: another fold's patients or another
+    window would otherwise continue a run that saw the test patients) and ``run_config``, extra
+    settings that define the run (the CLI passes its data settings, so an error names them).
 
     Example:
         >>> enc = EncoderConfig().build(in_channels=ds.x.shape[1])  # doctest: +SKIP
@@ -108,7 +146,18 @@ def pretrain(
         ]  # 2 x (B, T, D)
         return loss_fn(views[0], views[1], batch["trial"], batch["patient"])
 
-    return Trainer(encoder, step, _batches(ds, sampler), train, run_config=asdict(config)).fit()
+    run = {**asdict(config), "encoder": encoder_state(encoder, weights=False), "data": data_fingerprint(ds),
+           **(run_config or {})}
+    return Trainer(encoder, step, _batches(ds, sampler), train, run_config=run).fit()
+
+
+def data_fingerprint(ds: WindowDataset) -> str:
+    """A digest of the samples, their ids and labels: equal for the same windows of the same recordings."""
+    digest = hashlib.sha256()
+    for tensor in (ds.x, ds.patient, ds.trial, ds.label):
+        digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return f"sha256:{digest.hexdigest()[:16]} ({len(ds)} samples)"
 
 
 def finetune(
@@ -126,7 +175,9 @@ def finetune(
     too); a smaller encoder rate keeps a pretrained encoder close to its representation when
     labels are few. With ``val_ds`` the validation AUROC is computed every ``train.eval_every``
     steps and the best weights are restored at the end (no test data is touched). From a random
-    encoder this is the supervised baseline.
+    encoder this is the supervised baseline. Each call trains afresh (``resume=False``): it is one
+    step of an evaluation, repeated per label fraction, and a checkpoint left in ``train.run_dir``
+    by another call would otherwise be continued as if it were this one.
 
     Raises:
         ValueError: on unlabelled samples or ``encoder_lr <= 0``.
@@ -156,7 +207,8 @@ def finetune(
 
             if train.eval_every is None:
                 train = replace(train, eval_every=max(1, train.max_steps // 5))
-            train = replace(train, monitor="auroc", mode="max", run_dir=train.run_dir or tmp, resume=False)
+            train = replace(train, monitor="auroc", mode="max", run_dir=train.run_dir or tmp)
+        train = replace(train, resume=False)
         optimizer = torch.optim.AdamW(
             [
                 {"params": model.encoder.parameters(), "lr": train.lr if encoder_lr is None else encoder_lr},
@@ -171,18 +223,18 @@ def finetune(
     return model
 
 
-def encoder_state(encoder: DilatedConvEncoder) -> dict[str, Any]:
-    """Everything needed to rebuild the encoder: constructor arguments and weights."""
+def encoder_state(encoder: DilatedConvEncoder, *, weights: bool = True) -> dict[str, Any]:
+    """Everything needed to rebuild the encoder: constructor arguments and (``weights``) weights."""
     first = encoder.blocks[0].conv1
-    return {
+    shape = {
         "in_channels": encoder.in_channels,
         "out_dim": encoder.out_dim,
         "hidden": encoder.hidden,
         "depth": encoder.depth,
         "kernel_size": first.kernel_size[0],
         "dropout": encoder.dropout.p,
-        "state_dict": encoder.state_dict(),
     }
+    return {**shape, "state_dict": encoder.state_dict()} if weights else shape
 
 
 def load_encoder(state: dict[str, Any]) -> DilatedConvEncoder:

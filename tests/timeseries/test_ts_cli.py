@@ -58,6 +58,12 @@ def test_fold_split_is_stored_and_reused_by_evaluate(tmp_path) -> None:
     assert split.test.tolist() == expected.test.tolist()
     with pytest.raises(SystemExit, match="fold must be in"):
         main(["timeseries", "train", "--folds", "3", "--fold", "3", "--run-dir", str(tmp_path / "bad")])
+    with pytest.raises(SystemExit, match="fold 2 needs folds"):
+        main(["timeseries", "train", "--fold", "2", "--run-dir", str(tmp_path / "bad")])
+    # Fold 0 pretrained on fold 2's test patients: its run dir is not continued as fold 2.
+    with pytest.raises(SystemExit, match=r"other settings \(data 'sha256:.*data_settings \{.*'fold': 2\} -> \{.*'fold': 0\}"):
+        main(["timeseries", "train", "--data", "synthetic", "--levels", "sample", "--steps", "2", "--dim", "8",
+              "--hidden", "8", "--depth", "1", "--folds", "3", "--fold", "0", "--run-dir", run])
 
 
 def test_bad_arguments_exit_with_the_rule(tmp_path) -> None:
@@ -81,8 +87,8 @@ def _captured_pretrain(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 
     seen: dict[str, object] = {}
 
-    def record(ds, encoder, config, train):  # type: ignore[no-untyped-def]
-        seen.update(encoder=encoder, config=config, train=train)
+    def record(ds, encoder, config, train, run_config):  # type: ignore[no-untyped-def]
+        seen.update(encoder=encoder, config=config, train=train, run_config=run_config)
 
     monkeypatch.setattr(cli, "pretrain", record)
     return seen

@@ -180,6 +180,25 @@ def test_read_recordings_npz_index_and_long_tables(tmp_path) -> None:
         read_recordings(tmp_path / "x.txt")
 
 
+def test_read_recordings_refuses_what_would_become_a_wrong_channel_or_a_gap(tmp_path) -> None:
+    sig = pd.DataFrame({"Fz": np.arange(6.0), "Cz": np.ones(6)})
+    sig.to_csv(tmp_path / "indexed.csv")  # pandas writes its index as an unnamed first column
+    index = pd.DataFrame({"patient_id": ["p"], "trial_id": [1], "signal": ["indexed.csv"]})
+    index.to_csv(tmp_path / "index.csv", index=False)
+    with pytest.raises(ValueError, match=r"columns \['Unnamed: 0'\] have no name.*index=False"):
+        read_recordings(tmp_path / "index.csv")
+    long = sig.assign(patient_id="p", trial_id=[1, 1, 1, None, 1, 1], label=0)
+    long.to_csv(tmp_path / "long.csv", index=False)
+    with pytest.raises(ValueError, match=r"rows without a trial_id \(table rows \[3\]\)"):
+        read_recordings(tmp_path / "long.csv")
+    long.assign(trial_id=1).to_csv(tmp_path / "long_indexed.csv")
+    with pytest.raises(ValueError, match="have no name"):
+        read_recordings(tmp_path / "long_indexed.csv")
+    long.assign(trial_id=1, label=[0, 0, 0, None, 0, 0]).to_csv(tmp_path / "half_labelled.csv", index=False)
+    with pytest.raises(ValueError, match="has several labels"):
+        read_recordings(tmp_path / "half_labelled.csv")
+
+
 def test_read_uci_eeg_real_files() -> None:
     root = require_data("uci-eeg/SMNI_CMI_TRAIN")
     df = read_uci_eeg(root, subjects=["co2a0000364", "co2c0000337"])
@@ -194,3 +213,5 @@ def test_read_uci_eeg_real_files() -> None:
     assert ds.x.shape == (60 * 3, 2, 128)
     with pytest.raises(ValueError, match="unknown subjects"):
         read_uci_eeg(root, subjects=["nobody"])
+    with pytest.raises(ValueError, match=r"no trial has paradigms \['S2 Match'\]; the files hold \['S1 obj'"):
+        read_uci_eeg(root, subjects=["co2a0000364"], paradigms=["S1 obj", "S2 Match"])

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from contrastkit.core import TrainConfig
-from contrastkit.timeseries.data import make_windows, synthetic_recordings
+from contrastkit.timeseries.data import WindowDataset, make_windows, synthetic_recordings
 from contrastkit.timeseries.evaluate import (
     classification_metrics,
     embed,
@@ -22,6 +22,8 @@ from contrastkit.timeseries.evaluate import (
     patient_metrics,
     patient_split,
     predict_proba,
+    report,
+    sample_metrics,
     split_and_normalize,
 )
 from contrastkit.timeseries.models import Classifier, DilatedConvEncoder
@@ -195,3 +197,20 @@ def test_label_draws_average_over_independent_labelled_subsets() -> None:
         assert averaged[key] == pytest.approx(np.mean(manual))
     with pytest.raises(ValueError, match="label_draws"):
         evaluate_encoder(enc, ds, split, label_draws=0)
+
+
+def test_labels_that_change_within_patients_give_sample_metrics_and_a_warning() -> None:
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])  # a trial-level state: every patient has both, so each "is" 0
+    patient = np.repeat([0, 1, 2, 3], 2)
+    prob = np.stack([1 - np.linspace(0.1, 0.9, 8), np.linspace(0.1, 0.9, 8)], axis=1)
+    with pytest.warns(UserWarning, match="no patient-level metrics"):
+        scores = report(y, prob, patient)
+    assert scores == {f"sample_{k}": v for k, v in sample_metrics(y, prob).items()}
+
+
+def test_evaluate_encoder_wants_labels_coded_0_to_k_minus_1() -> None:
+    ds = make_windows(synthetic_recordings(6, 2, n_channels=2, length=32, seed=0), window=16)
+    ds, split = split_and_normalize(ds, seed=0)
+    shifted = WindowDataset(ds.x, ds.patient, ds.trial, ds.label + 1, ds.patient_names, ds.channels)
+    with pytest.raises(ValueError, match=r"classes 0..K-1 \(K >= 2\), each present; got \[1, 2\].*factorize"):
+        evaluate_encoder(DilatedConvEncoder(2, out_dim=4, hidden=4, depth=1), shifted, split, protocols=("linear",))

@@ -265,9 +265,13 @@ def test_observation_cosine_option_ignores_scale() -> None:
     assert scaled.item() != pytest.approx(observation_loss(z1, z2, temperature=0.1).item())
 
 
-def test_a_row_without_negatives_contributes_zero_not_nan() -> None:
+def test_a_batch_without_negatives_contributes_zero_not_nan_and_says_so() -> None:
     z1, z2 = views(b=4, t=4)
     same_patient = torch.zeros(4, dtype=torch.long)  # positives everywhere, no negative at all
-    loss = patient_loss(z1, z2, same_patient)
+    with pytest.warns(NoPositivePairsWarning, match="patient level: no row with a positive has a negative"):
+        loss = patient_loss(z1, z2, same_patient)
     assert loss.item() == 0.0
     assert loss.item() == pytest.approx(reference_group(z1, z2, [0, 0, 0, 0], 0.1))
+    with warnings.catch_warnings():  # one patient without negatives among others is no reason to warn
+        warnings.simplefilter("error")
+        patient_loss(z1, z2, torch.tensor([0, 0, 1, 1]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -103,3 +105,54 @@ def test_finetune_rejects_a_non_positive_encoder_lr() -> None:
     ds, split = tiny_data()
     with pytest.raises(ValueError, match="encoder_lr"):
         finetune(Classifier(TINY.build(2), 2), ds.subset(split.train), encoder_lr=0.0)
+
+
+def test_a_pretraining_checkpoint_resumes_only_on_the_samples_it_saw(tmp_path) -> None:
+    ds, split = tiny_data()
+    cfg = TrainConfig(max_steps=2, progress=False, run_dir=str(tmp_path))
+    pretrain(ds.subset(split.train), TINY.build(2), PretrainConfig(), cfg)
+    # Another split's training patients (another fold, say) would continue a run that saw this one's test patients.
+    with pytest.raises(ValueError, match=r"other settings \(data 'sha256:"):
+        pretrain(ds.subset(split.test), TINY.build(2), PretrainConfig(), dataclasses.replace(cfg, max_steps=4))
+    with pytest.raises(ValueError, match=r"encoder \{.*'dropout': 0.1.*\} -> \{.*'dropout': 0.3"):
+        pretrain(ds.subset(split.train), dataclasses.replace(TINY, dropout=0.3).build(2), PretrainConfig(),
+                 dataclasses.replace(cfg, max_steps=4))
+    assert pretrain(ds.subset(split.train), TINY.build(2), PretrainConfig(), dataclasses.replace(cfg, max_steps=4)).step == 4
+
+
+def test_finetune_trains_afresh_in_a_run_dir_another_call_used(tmp_path) -> None:
+    ds, split = tiny_data()
+
+    def tuned(train, run_dir) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
+        torch.manual_seed(0)
+        cfg = TrainConfig(max_steps=4, progress=False, run_dir=str(run_dir))
+        return finetune(Classifier(TINY.build(2), 2), train, None, cfg, batch_size=16).state_dict()
+
+    everything = tuned(ds.subset(split.train), tmp_path / "shared")
+    few = ds.subset(split.train[: len(split.train) // 4])
+    # Was: the second call continued the first one's finished checkpoint and returned the first call's model.
+    again, alone = tuned(few, tmp_path / "shared"), tuned(few, tmp_path / "alone")
+    assert all(torch.equal(again[k], alone[k]) for k in alone)
+    assert not all(torch.equal(again[k], everything[k]) for k in alone)
+
+
+def test_settings_that_would_train_nothing_are_refused_before_any_data() -> None:
+    with pytest.raises(ValueError, match=r"mask_keep must be in \(0, 1\]"):
+        PretrainConfig(mask_keep=0)
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+        PretrainConfig(temperature=0)
+    with pytest.raises(ValueError, match="mask_mode must be one of"):
+        PretrainConfig(mask_mode="random")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="patients_per_batch must be a positive int"):
+        PretrainConfig(patients_per_batch=0)
+    # One patient per batch: the patient level has no negative, and would add a constant.
+    with pytest.raises(ValueError, match=r"the patient level \(weight 0.25\) needs .* samples of two patients"):
+        PretrainConfig(patients_per_batch=1)
+    with pytest.raises(ValueError, match="the trial level .* needs two samples of one trial"):
+        PretrainConfig(samples_per_trial=1)
+    PretrainConfig(samples_per_trial=1, weights=LevelWeights.equal(["sample", "patient"]))  # no trial level: fine
+    PretrainConfig(patients_per_batch=1, weights=LevelWeights.equal(["sample", "trial"]))
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
+        EncoderConfig(dropout=2)
+    with pytest.raises(ValueError, match="depth must be a positive int"):
+        EncoderConfig(depth=0)
