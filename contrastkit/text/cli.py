@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 
@@ -35,7 +36,9 @@ def load_columns(path: Path, file_format: str, method: Method) -> list[list[str]
         frame = read_sts(path)
         return sts_triples(frame) if supervised else [unique_sentences(frame)]
     if file_format == "pairs":
-        table = read_csv(path, "--format pairs", sep="\t", dtype=str, keep_default_na=False, na_values=[""])
+        # QUOTE_NONE: a quote is text here (as in read_sts); quoting would merge lines and strip quotes.
+        table = read_csv(path, "--format pairs", sep="\t", dtype=str, keep_default_na=False, na_values=[""],
+                         quoting=csv.QUOTE_NONE)
         if not supervised:
             return frame_columns(table, ["sentence"])
         names = ["anchor", "positive"] + (["negative"] if "negative" in table.columns else [])
@@ -85,7 +88,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train.add_argument("--output", type=Path, default=Path("runs/text"), help="folder of the saved model")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--temperature", type=float, default=0.05)
-    train.add_argument("--max-seq-length", type=int, default=32)
+    train.add_argument("--max-seq-length", type=int, default=32,
+                       help="truncate inputs to this many tokens (SimCSE's 32; saved with the model)")
     train.add_argument("--chunk-size", type=int, default=None, help="tile the loss (large batches)")
     esimcse = train.add_argument_group("esimcse only (defaults: the paper's)")
     esimcse.add_argument("--repetition-rate", type=float, default=None, help="duplication rate of the word-repetition positive (0.32)")
@@ -108,7 +112,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     evaluate = text_sub.add_parser("evaluate", help="Spearman correlation of cosine similarities with STS scores, for a saved or the base model")
     evaluate.add_argument("--model", type=Path, default=None, help="folder written by `text train` (default: the base model)")
     evaluate.add_argument("--eval", type=Path, required=True, help="STS-benchmark file (tab-separated, score in column 5)")
-    evaluate.add_argument("--max-seq-length", type=int, default=32)
+    evaluate.add_argument("--max-seq-length", type=int, default=None,
+                          help="truncate inputs to this many tokens (default: the model's own, as saved by `text train`)")
     evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: automatic)")
     evaluate.set_defaults(func=_evaluate)
 

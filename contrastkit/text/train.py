@@ -92,6 +92,7 @@ def fit(
     """
     if not columns:
         raise ValueError("fit: columns is empty; pass at least one list of sentences.")
+    columns = [list(c) for c in columns]  # by position: a pandas Series would be indexed by its labels
     n = len(columns[0])
     if any(len(c) != n for c in columns):
         raise ValueError(f"fit: columns must have the same length; got {[len(c) for c in columns]}.")

@@ -83,3 +83,28 @@ def test_text_train_passes_the_method_options_and_rejects_another_methods(tmp_pa
     monkeypatch.undo()
     with pytest.raises(SystemExit, match="unsup-simcse does not take"):
         main([*base, "--method", "unsup-simcse", "--n-bins", "3"])
+
+
+def test_pairs_files_keep_quotes_and_lines_as_written(tmp_path):
+    lines = ['"Quoted start', "A second line.", '"Hi," he said.', 'End quote here."']
+    (tmp_path / "quotes.tsv").write_text("sentence\n" + "\n".join(lines) + "\n")
+    # Was: pandas' quoting merged the first four lines into one sentence and stripped the quotes.
+    assert load_columns(tmp_path / "quotes.tsv", "pairs", "unsup-simcse") == [lines]
+    (tmp_path / "hole.tsv").write_text("anchor\tpositive\nA.\tB.\nC.\t\n")
+    with pytest.raises(SystemExit, match="column 'positive' row 1 is missing"):  # one line, not a traceback
+        main(["text", "train", "--method", "sup-simcse", "--format", "pairs", "--train", str(tmp_path / "hole.tsv"),
+              "--output", str(tmp_path / "out"), "--steps", "1", "--device", "cpu"])
+
+
+def test_text_evaluate_scores_a_saved_model_at_its_own_max_seq_length(tmp_path, monkeypatch):
+    seen = []
+
+    def load_model(path, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs)
+        raise ValueError("recorded")
+
+    monkeypatch.setattr("contrastkit.text.cli.load_model", load_model)
+    (tmp_path / "dev.csv").write_text(STS_LINES)
+    with pytest.raises(SystemExit, match="recorded"):
+        main(["text", "evaluate", "--model", str(tmp_path), "--eval", str(tmp_path / "dev.csv")])
+    assert seen[0]["max_seq_length"] is None  # was 32 whatever the model had been trained and saved with

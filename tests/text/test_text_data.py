@@ -83,8 +83,9 @@ def test_frame_columns_returns_columns_in_the_requested_order():
     ("frame", "error", "message"),
     [
         (pd.DataFrame({"anchor": ["a"], "pos": ["b"]}), ValueError, "missing"),
-        (pd.DataFrame({"anchor": ["a", None], "positive": ["b", "c"]}), TypeError, "row 1"),
-        (pd.DataFrame({"anchor": ["a", float("nan")], "positive": ["b", "c"]}), TypeError, "NaN"),
+        (pd.DataFrame({"anchor": ["a", None], "positive": ["b", "c"]}), ValueError, "row 1 is missing"),
+        (pd.DataFrame({"anchor": ["a", float("nan")], "positive": ["b", "c"]}), ValueError, "NaN"),
+        (pd.DataFrame({"anchor": ["a", 3], "positive": ["b", "c"]}), TypeError, "row 1 must be a string; got int"),
         (pd.DataFrame({"anchor": ["a", "  "], "positive": ["b", "c"]}), ValueError, "empty"),
         (pd.DataFrame({"anchor": [], "positive": []}), ValueError, "no rows"),
     ],

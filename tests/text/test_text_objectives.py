@@ -121,6 +121,16 @@ def test_debiased_with_every_negative_dropped_is_zero_and_without_drops_is_simcs
     assert float(drop_all.compute_loss_from_embeddings([h, h_plus], ref, same)) == pytest.approx(0.0, abs=1e-7)
 
 
+def test_debiased_threshold_one_keeps_a_duplicate_whose_cosine_rounds_above_one(model):
+    model.eval()
+    batch = model.preprocess([SENTENCES[0], SENTENCES[1], SENTENCES[0], SENTENCES[2]])  # rows 0 and 2 the same
+    with torch.no_grad():
+        keep_all = DebiasedSimCSELoss(model, 0.05, false_negative_threshold=1.0)([batch], None)
+        unsup = UnsupSimCSELoss(model, 0.05)([batch], None)
+    # Was 0: the frozen copy's cosine of the duplicate came out as 1.0000001 > 1.0, so it was dropped.
+    assert float(keep_all) == pytest.approx(float(unsup), rel=1e-6) and float(unsup) > 0.1
+
+
 @pytest.mark.parametrize(
     ("surface", "n_bins", "max_weight"),
     [([0.1, 0.1, 0.1, 0.9], 5, 3.0), ([0.1, 0.1, 0.1, 0.9], 5, 1.2), ([0.0, 0.3, 0.5, 1.0, 1.0, 0.99], 3, 3.0)],
@@ -294,6 +304,17 @@ def test_a_batch_of_one_sentence_is_a_clear_error(model):
 def test_wrong_number_of_columns_is_a_clear_error(model, make, n_columns):
     with pytest.raises(ValueError, match="text column"):
         make(model)([model.preprocess(SENTENCES)] * n_columns, None)
+
+
+def test_columns_of_different_batch_sizes_are_a_clear_error(model):
+    three = model.preprocess(SENTENCES[:3])
+    with pytest.raises(ValueError, match=r"one row per anchor; got rows \[4, 4, 3\]"):
+        SupSimCSELoss(model)([model.preprocess(SENTENCES)] * 2 + [three], None)
+
+
+def test_max_seq_length_beyond_the_model_positions_is_refused_at_load():
+    with pytest.raises(ValueError, match="max_seq_length 1000 is above the model's 512 positions"):
+        load_model(max_seq_length=1000, device="cpu")
 
 
 def test_untokenized_columns_are_a_type_error(model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 from datasets import Dataset
@@ -50,6 +51,21 @@ def test_losses_train_with_sentence_transformers_trainer(tmp_path, method):
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     if method == "esimcse":
         assert len(loss.queue) == 8  # two steps of four sentences were enqueued
+
+
+def test_fit_takes_pandas_columns_by_position():
+    frame = pd.DataFrame({"s1": DATA.sentences1, "s2": DATA.sentences2}, index=range(100, 108))
+    config = TrainConfig(max_steps=1, lr=1e-4, device="cpu", progress=False)
+
+    def trained(columns) -> list[torch.Tensor]:  # type: ignore[no-untyped-def]
+        torch.manual_seed(0)
+        model = load_model(max_seq_length=32, device="cpu")
+        fit(build_loss("sup-simcse", model), columns, config, batch_size=4)
+        return snapshot(model)
+
+    # Was a KeyError: rows were looked up by position in a Series indexed from 100.
+    by_series, by_list = trained([frame.s1, frame.s2]), trained([DATA.sentences1, DATA.sentences2])
+    assert all(torch.equal(a, b) for a, b in zip(by_series, by_list, strict=True))
 
 
 def test_fit_rejects_unusable_data():
