@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import hashlib
 import json
 import math
 import numbers
@@ -193,6 +194,25 @@ def check_same_settings(
         raise ValueError(
             f"{where}: {path} was written with other settings ({', '.join(changed)}); resuming would mix two runs. {fix}"
         )
+
+
+def data_fingerprint(*parts: Tensor | np.ndarray | Sequence[str]) -> str:
+    """``"sha256:<16 hex>"`` of the data a run trains on: tensors and arrays (dtype, shape and bytes)
+    or lists of strings. A domain puts it in the Trainer's ``run_config``, so that a checkpoint
+    resumes only on the data it was trained on, not on another fold or file of the same shape."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, (Tensor, np.ndarray)):
+            array = part.detach().cpu().contiguous().numpy() if isinstance(part, Tensor) else np.ascontiguousarray(part)
+            digest.update(f"{array.dtype}{array.shape}".encode())
+            digest.update(array.tobytes())
+        else:
+            texts = list(part)
+            digest.update(f"str[{len(texts)}]".encode())
+            for text in texts:  # length-prefixed, so ["ab", "c"] and ["a", "bc"] differ
+                encoded = str(text).encode()
+                digest.update(len(encoded).to_bytes(8, "little") + encoded)
+    return f"sha256:{digest.hexdigest()[:16]}"
 
 
 def atomic_write_text(text: str, path: str | os.PathLike[str]) -> None:

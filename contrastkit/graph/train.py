@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from contrastkit.core import TrainConfig, Trainer, resolve_device
+from contrastkit.core import TrainConfig, Trainer, data_fingerprint, resolve_device
 
 from .augment import Compose, GraphView, drop_edges, mask_features
 from .data import NeighbourSubgraphLoader, prepare_graph
@@ -302,6 +302,8 @@ def train_graph(data: Data, config: GraphTrainConfig | None = None) -> GraphEmbe
     # Everything but the budget and where it runs defines the run: a checkpoint resumes only under the same values.
     free = ("steps", "device", "run_dir", "checkpoint_every", "progress", "resume")
     run_config = {k: v for k, v in asdict(config).items() if k not in free}
+    # The graph too: a run dir is not continued on another graph with features of the same width.
+    run_config["data"] = f"{data_fingerprint(data.x, data.edge_index)} ({data.num_nodes} nodes)"
     trainer = Trainer(
         model, make_step(config), batches, train_config, after_step=after_step if pamc else None, run_config=run_config
     ).fit()

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import numpy as np
 import torch
 from torch import nn
 
-from contrastkit.core import TrainConfig, Trainer, atomic_save, load_saved, resolve_device
+from contrastkit.core import TrainConfig, Trainer, atomic_save, data_fingerprint, load_saved, resolve_device
 from contrastkit.core.checks import check_temperature
 
 from .data import LeaveOneOut, SequenceData, WindowSampler
@@ -197,9 +198,12 @@ def fit(
             train_config,
             optimizer=optimizer,
             evaluate=validate,
-            # the budget, the evaluation schedule and the device may change between a run and its resume
-            run_config={k: v for k, v in dataclasses.asdict(config).items()
-                        if k not in ("epochs", "eval_every", "patience", "device")},
+            # the budget, the evaluation schedule and the device may change between a run and its resume;
+            # the data may not: a run dir is not continued on another log or split of the same size
+            run_config={**{k: v for k, v in dataclasses.asdict(config).items()
+                           if k not in ("epochs", "eval_every", "patience", "device")},
+                        "data": data_fingerprint(np.concatenate(split.train), np.array([len(s) for s in split.train]),
+                                                 split.valid.inputs, split.valid.targets)},
         )
         start = time.perf_counter()
         trainer.fit()

@@ -13,7 +13,7 @@ from typing import Literal, get_args
 import torch
 from sentence_transformers import SentenceTransformer
 
-from contrastkit.core import TrainConfig, Trainer, move_to
+from contrastkit.core import TrainConfig, Trainer, data_fingerprint, move_to
 
 from .objectives import DebiasedSimCSELoss, ESimCSELoss, SupSimCSELoss, UnsupSimCSELoss
 
@@ -124,6 +124,8 @@ def fit(
         batches,
         config,
         evaluate=None if evaluate is None else (lambda _module: evaluate(model)),
-        run_config={"loss": type(loss).__name__, **loss.get_config_dict(), "batch_size": batch_size, "rows": n},
+        # The rows' text too: a run dir is not continued on another file with as many rows.
+        run_config={"loss": type(loss).__name__, **loss.get_config_dict(), "batch_size": batch_size,
+                    "data": f"{data_fingerprint(*columns)} ({n} rows)"},
     )
     return trainer.fit()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -13,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from contrastkit.core import TrainConfig, Trainer
+from contrastkit.core import TrainConfig, Trainer, data_fingerprint
 from contrastkit.core.checks import check_positive_int, check_temperature
 
 from .data import HierarchicalBatchSampler, WindowDataset
@@ -146,18 +145,9 @@ def pretrain(
         ]  # 2 x (B, T, D)
         return loss_fn(views[0], views[1], batch["trial"], batch["patient"])
 
-    run = {**asdict(config), "encoder": encoder_state(encoder, weights=False), "data": data_fingerprint(ds),
-           **(run_config or {})}
+    data = f"{data_fingerprint(ds.x, ds.patient, ds.trial, ds.label)} ({len(ds)} samples)"
+    run = {**asdict(config), "encoder": encoder_state(encoder, weights=False), "data": data, **(run_config or {})}
     return Trainer(encoder, step, _batches(ds, sampler), train, run_config=run).fit()
-
-
-def data_fingerprint(ds: WindowDataset) -> str:
-    """A digest of the samples, their ids and labels: equal for the same windows of the same recordings."""
-    digest = hashlib.sha256()
-    for tensor in (ds.x, ds.patient, ds.trial, ds.label):
-        digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return f"sha256:{digest.hexdigest()[:16]} ({len(ds)} samples)"
 
 
 def finetune(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import contrastkit.core.training as training
-from contrastkit.core import TrainConfig, Trainer, atomic_save, load_saved, nt_xent
+from contrastkit.core import TrainConfig, Trainer, atomic_save, data_fingerprint, load_saved, nt_xent
 
 DATA = torch.randn(40, 6, generator=torch.Generator().manual_seed(1))
 
@@ -222,3 +223,21 @@ def test_load_saved_names_a_broken_or_foreign_file(tmp_path: Path) -> None:
             load_saved(tmp_path / name, "reader")
     with pytest.raises(FileNotFoundError):
         load_saved(tmp_path / "missing.pt", "reader")
+
+
+def test_data_fingerprint_tells_apart_what_a_run_could_be_resumed_on() -> None:
+    x = torch.arange(12.0).reshape(3, 4)
+    same = data_fingerprint(x, ["a", "b"])
+    assert same == data_fingerprint(x.clone(), ["a", "b"]) == data_fingerprint(x.numpy(), ("a", "b"))
+    assert same == data_fingerprint(x.T.contiguous().T, ["a", "b"]) == data_fingerprint(np.asfortranarray(x.numpy()), ["a", "b"])
+    assert same.startswith("sha256:") and len(same) == len("sha256:") + 16
+    changed = x.clone()
+    changed[2, 3] += 1
+    others = [
+        data_fingerprint(changed, ["a", "b"]),  # one value
+        data_fingerprint(x.double(), ["a", "b"]),  # the dtype
+        data_fingerprint(x.reshape(4, 3), ["a", "b"]),  # the shape, same bytes
+        data_fingerprint(x, ["ab", ""]),  # where the strings split
+        data_fingerprint(x, ["a", "b", ""]),
+    ]
+    assert len({same, *others}) == 1 + len(others)

@@ -79,6 +79,10 @@ def test_a_run_dir_resumes_only_the_run_it_holds(graph: Data, tmp_path: Path) ->
     train_graph(graph, GraphTrainConfig(steps=2, **config))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"other settings \(hops 1 -> 2\)"):
         train_graph(graph, GraphTrainConfig(steps=4, hops=2, **config))  # type: ignore[arg-type]
+    # Another graph of the same width is not continued either.
+    other = synthetic_graph(300, 3, avg_degree=8, num_features=16, feature_signal=0.5, seed=1)
+    with pytest.raises(ValueError, match=r"other settings \(data 'sha256:\w+ \(300 nodes\)' -> 'sha256:"):
+        train_graph(other, GraphTrainConfig(steps=4, **config))  # type: ignore[arg-type]
     # A larger budget continues the same run.
     assert train_graph(graph, GraphTrainConfig(steps=4, **config)).history[-1]["step"] == 4  # type: ignore[arg-type]
     # resume=False trains afresh over the checkpoint: the same model as a run in a new directory (with 2 hops

@@ -64,6 +64,11 @@ def test_best_validation_checkpoint_is_restored_and_training_resumes(split, tmp_
     model, saved_config, data = load(tmp_path / "full" / "model.pt")
     assert saved_config == config and data.n_items == split.data.n_items
     assert evaluate(model, split.test) == full.test
+    # Another log of the same shape (users, items, lengths) is not continued in the same run dir.
+    frame = synthetic_interactions(n_users=120, n_items=60, n_clusters=4, min_length=10, max_length=20, seed=1)
+    other = leave_one_out(build_sequences(frame), max_len=10)
+    with pytest.raises(ValueError, match=r"other settings \(data 'sha256:\w+' -> 'sha256:\w+'\)"):
+        fit(other, tiny("mclrec", epochs=4, eval_every=1), run_dir=tmp_path / "resumed")
 
 
 def test_config_rejects_unknown_models() -> None:

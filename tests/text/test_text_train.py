@@ -68,6 +68,15 @@ def test_fit_takes_pandas_columns_by_position():
     assert all(torch.equal(a, b) for a, b in zip(by_series, by_list, strict=True))
 
 
+def test_a_run_dir_is_not_continued_on_other_sentences(tmp_path):
+    loss = build_loss("unsup-simcse", load_model(max_seq_length=32, device="cpu"))
+    config = TrainConfig(max_steps=1, device="cpu", progress=False, run_dir=str(tmp_path))
+    fit(loss, [DATA.sentences[:8]], config, batch_size=4)
+    with pytest.raises(ValueError, match=r"other settings \(data 'sha256:\w+ \(8 rows\)' -> 'sha256:"):
+        fit(loss, [DATA.sentences[8:16]], TrainConfig(max_steps=2, device="cpu", progress=False, run_dir=str(tmp_path)),
+            batch_size=4)
+
+
 def test_fit_rejects_unusable_data():
     loss = build_loss("unsup-simcse", load_model(max_seq_length=32, device="cpu"))
     config = TrainConfig(max_steps=1, progress=False)
