@@ -404,6 +404,9 @@ class Trainer:
         self._resume_rng = state["rng"]
         self._position = {k: state[k] for k in ("epoch", "batch_in_epoch", "epoch_rng", "rng")}
         self.history, self.best, self.bad_evals = state["history"], state["best"], state["bad_evals"]
+        # A run that stopped early is finished: the same command again must not train on. With a larger
+        # patience it goes on (patience may change on a resume).
+        self.stopped_early = self.config.patience is not None and self.bad_evals >= self.config.patience
 
     def _write_metrics(self) -> None:
         if self.run_dir is None or not self.history:

@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = parser.add_subparsers(dest="recsys_command", required=True)
     train = sub.add_parser("train", help="train on a leave-one-out split, report full-ranking HR/NDCG")
     train.add_argument("--data", default="synthetic", help="'synthetic', 'ml-latest-small', a ratings.csv or a .inter file")
-    train.add_argument("--min-interactions", type=int, default=5, help="drop users and items with fewer interactions")
+    train.add_argument("--min-interactions", type=int, default=5, help="drop users with fewer interactions (items are kept)")
     add_config_arguments(train, RecsysConfig)
     train.add_argument("--run-dir", default="runs/recsys")
     train.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,

@@ -230,7 +230,11 @@ def build_sequences(frame: pd.DataFrame, *, min_interactions: int = 5) -> Sequen
     codes, uniques = pd.factorize(kept["item_id"], sort=False)
     item_ids = np.empty(len(uniques) + 1, dtype=object)
     item_ids[1:] = np.asarray(uniques, dtype=object)
-    users, starts = np.unique(kept["user_id"].to_numpy(), return_index=True)
+    # Users' runs from the sorted rows themselves: np.unique's value order is not pandas' order for a
+    # categorical column (sorted by its categories), and mismatched bounds would mix two users' items.
+    user_codes, user_values = pd.factorize(kept["user_id"], sort=False)
+    starts = np.flatnonzero(np.r_[True, user_codes[1:] != user_codes[:-1]])
+    users = np.asarray(user_values)[user_codes[starts]]
     bounds = np.append(starts, len(kept))
     flat = codes.astype(np.int64) + 1
     sequences = [flat[bounds[i] : bounds[i + 1]] for i in range(len(users))]
@@ -365,6 +369,8 @@ class WindowSampler:
         ends = [off + np.arange(n - 1, 0, -max_len)[:windows_per_user] for n, off in zip(lengths, self.offsets, strict=True)]
         self.window_end = np.concatenate(ends)
         self.window_start = self.user_start[self.window_end]
+        if len(self.window_end) < 2:
+            raise ValueError("WindowSampler: one training window in all; a batch needs 2 (in-batch negatives).")
 
     def _windows(self, ends: np.ndarray, starts: np.ndarray) -> Tensor:
         """Input windows ``flat[e-L:e]`` clipped at the sequence start ``s``: ``[len(ends), L]``, left-padded."""
@@ -380,6 +386,12 @@ class WindowSampler:
         pick = (rng.random(len(ends)) * np.maximum(count - 1, 1)).astype(np.int64)
         pick = np.where(count > 1, pick + (pick >= own), own)  # skip the window itself
         return self.prefix_end[lo + pick]
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Batches :meth:`epoch` yields: the full ones and a last, smaller one of at least 2 windows."""
+        full, rest = divmod(len(self.window_end), self.batch_size)
+        return full + (rest >= 2)
 
     def epoch(self, epoch: int) -> Iterator[Batch]:
         """The batches of one epoch: every window once, in an order drawn from ``(seed, epoch)``."""

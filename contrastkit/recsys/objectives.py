@@ -468,8 +468,8 @@ class MCLRec(CL4SRec):
     ``views`` picks the stochastic views that the augmenters start from: ``"cl4srec"`` (default, the
     paper's crop / mask / reorder data augmentations) or ``"duorec"`` (a deviation from the paper:
     DuoRec's dropout view of each window and of a same-target partner, with same-target sequences
-    masked out of every InfoNCE term's negatives), for data on which CL4SRec's augmentations do not
-    help but DuoRec's views do.
+    masked out of every InfoNCE term's negatives unless ``mask_same_target=False``), for data on
+    which CL4SRec's augmentations do not help but DuoRec's views do.
 
     Args:
         hidden: representation size ``D`` (the augmenters' width).
@@ -477,6 +477,7 @@ class MCLRec(CL4SRec):
         weight: :math:`\lambda` (default 0.1); beta: :math:`\beta` (default 0.1);
         reg_weight: :math:`\rho` (default 0.1, the reference's factor); meta_lr: the augmenters' Adam rate.
         crop_rate, mask_rate, reorder_rate, temperature, similarity, loss, n_negatives: as :class:`CL4SRec`.
+        mask_same_target: with ``views="duorec"``, as :class:`DuoRec` (ignored with CL4SRec's views).
     """
 
     def __init__(
@@ -496,6 +497,7 @@ class MCLRec(CL4SRec):
         loss: NextItemLoss = "ce",
         n_negatives: int = 100,
         min_pairs: int = 2,
+        mask_same_target: bool = True,
     ) -> None:
         super().__init__(
             min_pairs=min_pairs,
@@ -513,6 +515,7 @@ class MCLRec(CL4SRec):
         if views not in get_args(MCLRecViews):
             raise ValueError(f"MCLRec: views must be one of {get_args(MCLRecViews)}; got {views!r}.")
         self.views_from: MCLRecViews = views
+        self.mask_same_target = mask_same_target
         self.beta, self.reg_weight = beta, reg_weight
         self.augmenters = nn.ModuleList([Augmenter(hidden), Augmenter(hidden)])
         self.meta_optimizer = torch.optim.Adam(self.augmenters.parameters(), lr=meta_lr)
@@ -543,7 +546,7 @@ class MCLRec(CL4SRec):
         if not self.contrasts(batch):
             return self.rec_only(rec, "cl", "meta")
         if self.views_from == "duorec":
-            (z1, z2), same = duorec_views(model, batch), batch.targets[:, -1]
+            (z1, z2), same = duorec_views(model, batch), batch.targets[:, -1] if self.mask_same_target else None
         else:
             (z1, z2), same = self.views(model, batch.inputs), None
         meta = self.meta_step(z1, z2, same) if self.training else z1.new_zeros(())

@@ -45,7 +45,8 @@ class RecsysConfig:
     similarity: Literal["dot", "cosine"] = "dot"
     """Similarity of the contrastive terms: ``"dot"`` (the reference codes) or ``"cosine"`` (normalised views)."""
     mask_same_target: bool = True
-    """DuoRec: drop same-target sequences from the negatives (the reference code keeps them)."""
+    """DuoRec's views (``"duorec"``, or ``"mclrec"`` with ``mclrec_views="duorec"``): drop same-target
+    sequences from the negatives (the reference code keeps them). Other models have no such mask."""
     mclrec_views: MCLRecViews = "cl4srec"
     """MCLRec: the stochastic views its augmenters start from, ``"cl4srec"`` (the paper) or ``"duorec"``."""
     mclrec_beta: float = 0.1
@@ -90,6 +91,12 @@ class RecsysConfig:
             raise ValueError(f"RecsysConfig: similarity must be 'dot' or 'cosine'; got {self.similarity!r}.")
         if self.batch_size < 2:
             raise ValueError(f"RecsysConfig: batch_size must be >= 2 (in-batch negatives); got {self.batch_size}.")
+        duorec_views = self.model == "duorec" or (self.model == "mclrec" and self.mclrec_views == "duorec")
+        if not self.mask_same_target and not duorec_views:
+            raise ValueError(
+                "RecsysConfig: mask_same_target=False (--no-mask-same-target) applies to DuoRec's views only "
+                f"(model 'duorec', or 'mclrec' with mclrec_views='duorec'); {self.model!r} has no same-target mask."
+            )
 
 
 def build_objective(config: RecsysConfig, *, min_pairs: int = 2) -> SequentialObjective:
@@ -106,7 +113,8 @@ def build_objective(config: RecsysConfig, *, min_pairs: int = 2) -> SequentialOb
         return CL4SRec(**common)
     if config.model == "duorec":
         return DuoRec(mask_same_target=config.mask_same_target, **common)
-    return MCLRec(config.hidden, views=config.mclrec_views, beta=config.mclrec_beta, **common)
+    return MCLRec(config.hidden, views=config.mclrec_views, beta=config.mclrec_beta,
+                  mask_same_target=config.mask_same_target, **common)
 
 
 def build_model(config: RecsysConfig, n_items: int) -> SASRec:
@@ -157,7 +165,8 @@ def fit(
     sampler = WindowSampler(
         split.train, config.max_len, config.batch_size, windows_per_user=config.windows_per_user, seed=config.seed
     )
-    steps_per_epoch = max(1, len(sampler.window_end) // config.batch_size)
+    # One epoch is one pass: every batch the sampler yields, the last, incomplete one included.
+    steps_per_epoch = sampler.batches_per_epoch
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     backbone = build_model(config, split.data.n_items)

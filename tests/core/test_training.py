@@ -131,6 +131,15 @@ def test_early_stopping_and_best_checkpoint(tmp_path: Path) -> None:
     assert trainer.best == 0.7
     assert (tmp_path / "best.pt").exists()
     trainer.load_best()
+    # The same command again: the run is finished, nothing trains (was: it trained on to the next stop).
+    again = Trainer(make_model(), step, batches, config(tmp_path, 100, eval_every=2, monitor="acc", patience=3),
+                    evaluate=lambda m: {"acc": 0.0}).fit()
+    assert again.stopped_early and again.step == 10 and again.history == trainer.history
+    # With more patience the run goes on (patience may change on a resume).
+    later = iter([0.95, 0.5])
+    longer = Trainer(make_model(), step, batches, config(tmp_path, 14, eval_every=2, monitor="acc", patience=4),
+                     evaluate=lambda m: {"acc": next(later)}).fit()
+    assert longer.step == 14 and longer.best == 0.95
 
 
 class WithExtraState(nn.Sequential):

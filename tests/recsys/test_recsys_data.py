@@ -35,6 +35,15 @@ def test_sequences_are_chronological_with_ties_in_row_order() -> None:
     assert data.item_ids[PAD] is None and sorted(data.item_ids[1:]) == ["a", "b", "c", "d"]
 
 
+def test_a_categorical_user_column_keeps_each_users_items() -> None:
+    frame = log([("a", 10, 1), ("b", 1, 1), ("a", 11, 2), ("b", 2, 2), ("a", 12, 3), ("b", 3, 3)])
+    frame["user_id"] = pd.Categorical(frame["user_id"], categories=["b", "a"])  # category order is not value order
+    data = build_sequences(frame, min_interactions=3)
+    decoded = {user: [data.item_ids[i] for i in seq] for user, seq in zip(data.user_ids, data.sequences, strict=True)}
+    # Was {'a': [], 'b': [1, 2, 3, 10, 11, 12]}: bounds from np.unique's order cut pandas' category order.
+    assert decoded == {"a": [10, 11, 12], "b": [1, 2, 3]}
+
+
 def test_min_interactions_drops_short_users_and_rejects_unusable_settings() -> None:
     frame = log([("u", 1, t) for t in range(5)] + [("v", 2, t) for t in range(4)])
     assert list(build_sequences(frame, min_interactions=5).user_ids) == ["u"]
@@ -177,11 +186,20 @@ def test_partners_are_other_prefixes_with_the_same_next_item() -> None:
                     assert partner != inputs, "the partner must be another prefix when one exists"
 
 
+@pytest.mark.parametrize(("n_windows", "batch_size"), [(6, 3), (7, 3), (8, 3), (2, 5)])
+def test_an_epoch_is_every_batch_the_sampler_yields(n_windows: int, batch_size: int) -> None:
+    sampler = WindowSampler([np.array([1, 2])] * n_windows, max_len=4, batch_size=batch_size, seed=0)
+    # A last batch of one window is skipped (no negative); one of 2+ is a batch.
+    assert sampler.batches_per_epoch == len(list(sampler.epoch(0))) == -(-n_windows // batch_size) - (n_windows % batch_size == 1)
+
+
 def test_window_sampler_rejects_unusable_input() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         WindowSampler([np.array([1, 2])], 4, batch_size=1)
     with pytest.raises(ValueError, match="nothing to predict"):
         WindowSampler([np.array([1]), np.array([2])], 4, batch_size=2)
+    with pytest.raises(ValueError, match="one training window in all"):
+        WindowSampler([np.array([1, 2]), np.array([3])], 4, batch_size=2)
 
 
 def test_movielens_latest_small_real_data() -> None:

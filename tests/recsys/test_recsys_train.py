@@ -10,9 +10,9 @@ import torch
 
 from contrastkit.core import atomic_save
 from contrastkit.recsys.cli import register
-from contrastkit.recsys.data import build_sequences, leave_one_out, synthetic_interactions
+from contrastkit.recsys.data import WindowSampler, build_sequences, leave_one_out, synthetic_interactions
 from contrastkit.recsys.evaluate import evaluate, recommend
-from contrastkit.recsys.train import RecsysConfig, build_objective, fit, load
+from contrastkit.recsys.train import RecsysConfig, build_model, build_objective, fit, load
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,20 @@ def test_best_validation_checkpoint_is_restored_and_training_resumes(split, tmp_
     other = leave_one_out(build_sequences(frame), max_len=10)
     with pytest.raises(ValueError, match=r"other settings \(data 'sha256:\w+' -> 'sha256:\w+'\)"):
         fit(other, tiny("mclrec", epochs=4, eval_every=1), run_dir=tmp_path / "resumed")
+
+
+def test_the_same_target_mask_setting_reaches_every_objective_with_duorec_views(split) -> None:
+    batch = next(WindowSampler(split.train, 10, batch_size=64, seed=0).epoch(0))
+    assert len(set(batch.targets[:, -1].tolist())) < 64  # same-target pairs in the batch: the mask matters
+    model = build_model(tiny("mclrec"), split.data.n_items).eval()  # eval: no dropout, so only the mask differs
+    for name in ("duorec", "mclrec"):
+        cl = {mask: build_objective(tiny(name, mclrec_views="duorec", mask_same_target=mask)).eval()(model, batch)["cl"]
+              for mask in (True, False)}
+        assert cl[True] != cl[False], name  # MCLRec ignored the setting
+    with pytest.raises(ValueError, match="applies to DuoRec's views only"):
+        RecsysConfig(model="cl4srec", mask_same_target=False)
+    with pytest.raises(ValueError, match="applies to DuoRec's views only"):
+        RecsysConfig(model="mclrec", mask_same_target=False)
 
 
 def test_config_rejects_unknown_models() -> None:
