@@ -125,7 +125,10 @@ def main() -> None:
             elif args.summarize_only:
                 continue
             else:
-                metrics = train_agent(config, run_dir)
+                try:
+                    metrics = train_agent(config, run_dir)
+                except KeyboardInterrupt as stop:  # gpu.sh stops runs at its time limit: one line, not a traceback
+                    raise SystemExit(f"benchmarks.rl: {name} seed {seed}: {stop}") from None
             print(f"{name} seed {seed}: {metrics}", flush=True)
             runs[name].append(metrics)
             curves[name].append(episode_returns(run_dir, config.action_repeat))
