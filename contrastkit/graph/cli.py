@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from contrastkit.core import data_root, load_saved, plot_embeddings, read_csv
+from contrastkit.core import atomic_save, data_root, load_saved, plot_embeddings, read_csv
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import from_pandas, load_planetoid, synthetic_graph
@@ -63,7 +63,9 @@ def load_tables(edges: Path, features: Path, label_column: str | None) -> Data:
     non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if non_numeric:
         raise ValueError(f"{features}: feature columns must be numeric; {non_numeric[:5]} are not.")
-    return from_pandas(read_csv(edges, "--edges"), table, labels=labels)
+    data = from_pandas(read_csv(edges, "--edges"), table, labels=labels)
+    data.node_names = [str(node) for node in table.index]  # node i is table.index[i]: assignments.csv says which
+    return data
 
 
 _DATA_ARGS = ("dataset", "root", "edges", "features", "label_column")
@@ -86,9 +88,10 @@ def _train(args: argparse.Namespace) -> None:
     result = train_graph(data, config)
     metrics = report(data, result.embeddings, result.assignments, result.assignment_source, args.seed)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(result.embeddings, args.run_dir / "embeddings.pt")
+    atomic_save(result.embeddings, args.run_dir / "embeddings.pt")
     if result.assignments is not None:
-        pd.DataFrame({"node": range(data.num_nodes), "cluster": result.assignments.numpy()}).to_csv(
+        nodes = getattr(data, "node_names", None) or range(data.num_nodes)  # the feature table's ids, else 0..N-1
+        pd.DataFrame({"node": nodes, "cluster": result.assignments.numpy()}).to_csv(
             args.run_dir / "assignments.csv", index=False
         )
     colourings = {name: groups for name, groups in (("label", data.y), ("cluster", result.assignments)) if groups is not None}

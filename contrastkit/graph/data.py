@@ -7,7 +7,10 @@ Every reader returns a PyG :class:`~torch_geometric.data.Data` with ``x`` ``[N, 
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,7 +98,9 @@ def load_planetoid(root: str | Path, name: str = "Cora", cache_dir: str | Path |
     """A Planetoid graph (Cora, CiteSeer, PubMed) from ``root/<name>/raw``, with no download.
 
     PyG writes ``processed/`` next to ``raw/``, so the raw files are first copied to ``cache_dir``
-    (default ``~/.cache/contrastkit/Planetoid``). The public split masks are kept.
+    (default ``~/.cache/contrastkit/Planetoid``), under a folder keyed by the raw folder's path and
+    its files' names, sizes and times: another root, or changed files, get their own copy. The
+    public split masks are kept.
 
     Raises:
         ValueError: when ``root/<name>/raw`` does not exist.
@@ -108,11 +113,18 @@ def load_planetoid(root: str | Path, name: str = "Cora", cache_dir: str | Path |
             f"load_planetoid: no raw files at {raw}. Pass the folder that contains '{name}/raw/ind.*' "
             "(e.g. ../shared/data/Planetoid)."
         )
-    cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
+    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in raw.iterdir() if f.is_file())
+    key = hashlib.sha256(repr((str(raw.resolve()), files)).encode()).hexdigest()[:16]
+    cache = (Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE) / key
     target = cache / name / "raw"
-    if not target.is_dir():
+    if not target.is_dir():  # copied whole, then renamed into place: an interrupted copy is never reused
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(raw, target)
+        partial = Path(tempfile.mkdtemp(prefix=".raw-", dir=target.parent))
+        shutil.copytree(raw, partial, dirs_exist_ok=True)
+        try:
+            os.replace(partial, target)
+        except OSError:  # another process put its copy there first
+            shutil.rmtree(partial, ignore_errors=True)
     return prepare_graph(Planetoid(str(cache), name, split="public")[0])
 
 
@@ -202,7 +214,8 @@ def synthetic_graph(
 class NeighbourSubgraphLoader:
     """Mini-batches for graphs too large for one step, with plain torch (no pyg-lib / torch-sparse).
 
-    Each epoch shuffles the nodes into batches of ``batch_size`` seeds; each seed adds up to
+    Each epoch shuffles the nodes into batches of ``batch_size`` seeds (a remainder under half a
+    batch joins the last one); each seed adds up to
     ``num_neighbours`` neighbours sampled with replacement, and the batch is the subgraph induced on
     seeds and neighbours (:func:`torch_geometric.utils.subgraph`, relabelled to ``0..n-1``). The
     sampled neighbours keep every seed's own edges in the batch, which an induced subgraph of random
@@ -230,13 +243,22 @@ class NeighbourSubgraphLoader:
         self.rowptr = torch.cumsum(self.degree, 0) - self.degree
 
     def __len__(self) -> int:
-        return -(-self.data.num_nodes // self.batch_size)
+        return len(self._bounds())
+
+    def _bounds(self) -> list[tuple[int, int]]:
+        """Seed ranges of an epoch: a remainder under half a batch joins the last full batch, so no
+        step trains on a handful of nodes (too few for K meta-nodes, or with no edge at all)."""
+        n, size = self.data.num_nodes, self.batch_size
+        starts = list(range(0, n, size))
+        if len(starts) > 1 and n - starts[-1] < size // 2:
+            starts.pop()
+        return list(zip(starts, [*starts[1:], n], strict=True))
 
     def __call__(self, epoch: int) -> Iterator[Data]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         order = torch.randperm(self.data.num_nodes, generator=g)
-        for start in range(0, order.numel(), self.batch_size):
-            yield self.batch(order[start : start + self.batch_size], g)
+        for start, stop in self._bounds():
+            yield self.batch(order[start:stop], g)
 
     def batch(self, seeds: Tensor, generator: torch.Generator | None = None) -> Data:
         """The subgraph induced on ``seeds`` and up to ``num_neighbours`` sampled neighbours of each."""

@@ -164,6 +164,7 @@ def pamc_loss(
     assignment: AssignmentMode = "soft",
     aggregate: Aggregate = "mean",
     similarity: NodeSimilarity = "cosine",
+    fallback: Tensor | None = None,
 ) -> Tensor:
     r"""PamC's contrastive term (Kulatilleke et al. 2022, "Efficient block contrastive learning via
     parameter-free meta-node approximation", arXiv:2209.14067): positives from the graph, negatives
@@ -192,7 +193,12 @@ def pamc_loss(
     * the code keeps the self pairs ``i = j`` and ``k = l`` in both sums as ``e^0 = 1`` terms, and
       an empty cluster gives a zero meta-node whose cosine is NaN; here self pairs are excluded
       and empty clusters dropped. If fewer than two clusters are non-empty under hard assignments,
-      the soft assignments are used for that step (the negative term needs two meta-nodes).
+      the soft assignments (``fallback``, default ``q``) are used for that step (the negative term
+      needs two meta-nodes).
+    * :math:`\hat A` is normalised symmetrically, :math:`D^{-1/2}(A+I)D^{-1/2}`, as GCN does; SCGC,
+      whose code PamC's adapts, row-normalises, :math:`D^{-1}(A+I)` (PamC's own graph loader is not
+      public, so this may differ from it). With the symmetric form a neighbour's weight falls with
+      the degrees of both ends, with the row form only with the node's own.
     * with ``--influence`` the code weights the positives by :math:`\sum_{t \le r} \hat A^t`, not
       :math:`\hat A^r`: ``neighbourhood_weights(..., cumulative=True)``.
 
@@ -205,12 +211,15 @@ def pamc_loss(
         assignment: ``"soft"`` (default) or ``"hard"`` meta-node membership.
         aggregate: ``"mean"`` (default) or ``"sum"``.
         similarity: ``"cosine"`` (default) or ``"dot"`` for both terms.
+        fallback: soft assignments ``[N, K]`` for a step where fewer than two meta-nodes are
+            non-empty (default ``q``; :class:`PamC` passes the head's when ``q`` is a fixed one-hot
+            membership, e.g. from k-means).
 
     Returns:
         A scalar, float32 (float64 for float64 inputs).
 
     Raises:
-        ValueError: shape mismatches, K > N, no node with a positive, weights <= 0, unknown modes.
+        ValueError: shape mismatches, K < 2, no positive pair, weights <= 0, unknown modes.
     """
     where = "pamc_loss"
     check_2d("z", z, where)
@@ -219,8 +228,10 @@ def pamc_loss(
     n, k = q.shape
     if n != z.shape[0]:
         raise ValueError(f"{where}: z and q must have the same number of nodes; got {z.shape[0]} and {n}.")
-    if k < 2 or k > n:
-        raise ValueError(f"{where}: need 2 <= K <= N clusters; got K={k} for N={n}. Use fewer clusters.")
+    if k < 2:  # K > N is fine: at most N clusters are non-empty, and empty ones are dropped (a small mini-batch)
+        raise ValueError(f"{where}: need K >= 2 clusters; got K={k}.")
+    if fallback is not None and fallback.shape != q.shape:
+        raise ValueError(f"{where}: fallback must be shaped like q {tuple(q.shape)}; got {tuple(fallback.shape)}.")
     if pos_index.dim() != 2 or pos_index.shape[0] != 2 or pos_weight.shape != (pos_index.shape[1],):
         raise ValueError(
             f"{where}: pos_index must be [2, P] and pos_weight [P]; got {tuple(pos_index.shape)} and "
@@ -260,8 +271,10 @@ def pamc_loss(
     m, mass = meta_nodes(z, s, aggregate)
     alive = mass > 0
     if int(alive.sum()) < 2:
-        m, mass = meta_nodes(z, q, aggregate)
+        m, mass = meta_nodes(z, q if fallback is None else fallback, aggregate)
         alive = mass > 0
+        if int(alive.sum()) < 2:  # one non-empty soft cluster too: no pair of meta-nodes to contrast
+            raise ValueError(f"{where}: fewer than two non-empty clusters, even under the soft assignments.")
     m = m[alive]
     logits = scale * sim.pairwise(m, m).to(acc)  # (K+, K+)
     logits = logits.masked_fill(torch.eye(m.shape[0], dtype=torch.bool, device=m.device), float("-inf"))
@@ -333,7 +346,8 @@ class PamC(nn.Module):
         self, z: Tensor, q: Tensor, pos_index: Tensor, pos_weight: Tensor, meta_assignments: Tensor | None = None
     ) -> Tensor:
         """``meta_assignments`` (``[N]`` cluster ids, optional) replace the head's memberships for the
-        meta-nodes; the DEC term still trains the head's ``q``."""
+        meta-nodes; the DEC term still trains the head's ``q``, and its soft assignments stand in for a
+        step where fewer than two of those clusters are non-empty."""
         memberships = q
         if meta_assignments is not None:
             if meta_assignments.shape != (q.shape[0],):
@@ -351,6 +365,7 @@ class PamC(nn.Module):
             assignment=self.assignment,
             aggregate=self.aggregate,
             similarity=self.similarity,
+            fallback=None if meta_assignments is None else q,
         )
         if self.cluster_weight:
             loss = loss + self.cluster_weight * clustering_kl(q)

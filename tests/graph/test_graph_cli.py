@@ -107,6 +107,7 @@ def test_train_reads_an_edge_list_and_a_feature_table(tmp_path: Path) -> None:
     metrics = json.loads((run / "graph_metrics.json").read_text())
     assert 0.0 <= metrics["clustering_kmeans_on_embeddings"]["nmi"] <= 1.0
     assert torch.load(run / "embeddings.pt", weights_only=True).shape == (60, 128)
+    assert pd.read_csv(run / "assignments.csv")["node"].tolist() == names  # the table's ids, not row numbers
 
     with pytest.raises(SystemExit, match="--edges and --features go together"):
         main(["graph", "train", "--edges", str(tmp_path / "edges.csv"), "--run-dir", str(run)])

@@ -91,7 +91,16 @@ def test_load_planetoid_cora_from_a_copy(tmp_path: Path) -> None:
     assert data.edge_index.shape[1] == 10556
     assert int(data.y.max()) + 1 == 7
     assert (int(data.train_mask.sum()), int(data.val_mask.sum()), int(data.test_mask.sum())) == (140, 500, 1000)
-    assert not (root / "Cora" / "processed").exists() or (tmp_path / "cache" / "Cora" / "processed").exists()
+    (copy,) = (tmp_path / "cache").iterdir()  # one folder per raw root
+    assert (copy / "Cora" / "processed").exists() and not (root / "Cora" / "processed").exists()
+    # Another root gets its own copy (was: the first root's cached graph, whatever the second held).
+    other = tmp_path / "other"
+    shutil.copytree(root / "Cora" / "raw", other / "Cora" / "raw")
+    (other / "Cora" / "raw" / "ind.cora.test.index").write_text(
+        (root / "Cora" / "raw" / "ind.cora.test.index").read_text())  # same content, a newer file
+    assert load_planetoid(other, "Cora", cache_dir=tmp_path / "cache").num_nodes == 2708
+    load_planetoid(root, "Cora", cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").iterdir())) == 2
 
 
 def test_load_planetoid_says_where_it_looked(tmp_path: Path) -> None:
@@ -117,6 +126,15 @@ def test_neighbour_loader_covers_every_node_with_real_edges() -> None:
     again = [b.n_id for b in loader(0)]
     assert all(torch.equal(a.n_id, b) for a, b in zip(batches, again, strict=True))
     assert not torch.equal(next(iter(loader(1))).n_id, batches[0].n_id)
+
+
+@pytest.mark.parametrize(("n", "sizes"), [(1001, [200, 200, 200, 200, 201]), (1100, [200] * 5 + [100]), (150, [150])])
+def test_neighbour_loader_folds_a_small_remainder_into_the_last_batch(n: int, sizes: list[int]) -> None:
+    data = synthetic_graph(n, 3, avg_degree=4, num_features=4, seed=0)
+    loader = NeighbourSubgraphLoader(data, batch_size=200, num_neighbours=0, seed=0)
+    seeds = [batch.n_id for batch in loader(0)]  # no neighbours: the batch is its seeds
+    assert [len(s) for s in seeds] == sizes and len(loader) == len(sizes)
+    assert torch.equal(torch.sort(torch.cat(seeds)).values, torch.arange(n))
 
 
 def test_neighbour_loader_keeps_the_seeds_edges() -> None:

@@ -167,7 +167,7 @@ def test_pamc_gradcheck(assignment: str) -> None:
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"k": 12}, "K <= N"),
+        ({"k": 1}, "K >= 2"),
         ({"edges": []}, "no positive pairs"),
         ({"assignment": "argmax"}, "assignment must be one of"),
         ({"temperature": 0.0}, "temperature must be"),
@@ -298,3 +298,24 @@ def test_grace_rejects_bad_input() -> None:
 def test_grace_is_lower_for_aligned_views() -> None:
     z = F.normalize(torch.randn(20, 16), dim=1)
     assert float(grace_loss(z, z)) < float(grace_loss(z, torch.randn(20, 16)))
+
+
+def test_more_clusters_than_nodes_contrast_the_non_empty_ones() -> None:
+    # A small mini-batch of a graph trained with K clusters: K > N is fine, empty clusters drop out.
+    n, k = 6, 9
+    index, weight = neighbourhood_weights(torch.tensor(_graph(n, 0)).T, n, 1)
+    z, q = torch.randn(n, 4), torch.softmax(torch.randn(n, k), 1)
+    loss = pamc_loss(z, q, index, weight, assignment="hard")
+    alive = torch.unique(q.argmax(1))
+    assert torch.isfinite(loss)
+    assert torch.allclose(loss, pamc_loss(z, q[:, alive] / q[:, alive].sum(1, keepdim=True), index, weight, assignment="hard"))
+
+
+def test_one_kmeans_meta_node_falls_back_to_the_heads_soft_assignments() -> None:
+    n = 8
+    index, weight = neighbourhood_weights(torch.tensor(_graph(n, 0)).T, n, 1)
+    z, q = torch.randn(n, 4), torch.softmax(torch.randn(n, 3), 1)
+    objective = PamC(0.5, cluster_weight=0.0)
+    one_cluster = objective(z, q, index, weight, meta_assignments=torch.zeros(n, dtype=torch.long))
+    # Was -inf: the fallback took the same one-hot memberships, which leave one meta-node.
+    assert torch.allclose(one_cluster, pamc_loss(z, q, index, weight, temperature=0.5, assignment="soft"))

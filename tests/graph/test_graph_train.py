@@ -148,6 +148,13 @@ def test_pamc_kmeans_meta_nodes_refresh_and_resume_exactly(graph: Data, tmp_path
         GraphTrainConfig(meta_nodes="kmeans", batch_size=100)
 
 
+def test_minibatches_train_whatever_the_remainder() -> None:
+    # 1001 nodes in batches of 200 left a last batch of ~8 nodes, fewer than K=20: PamC raised at step 6.
+    data = synthetic_graph(1001, 5, avg_degree=6, num_features=8, seed=0)
+    config = GraphTrainConfig(method="pamc", steps=6, batch_size=200, num_clusters=20, device="cpu", **SMALL)
+    assert torch.isfinite(train_graph(data, config).embeddings).all()
+
+
 def test_messy_graph_trains_without_nan() -> None:
     data = synthetic_graph(120, 3, avg_degree=4, num_features=8, seed=2)
     loops = torch.arange(10).repeat(2, 1)
