@@ -2,7 +2,9 @@
 
 :func:`add_config_arguments` reads the field annotations: ``Literal[...]`` becomes ``choices``,
 ``bool`` a ``--flag / --no-flag`` pair, ``tuple[T, T]`` exactly two values and ``tuple[T, ...]``
-one or more, ``T | None`` a value or ``none``. Defaults come from the dataclass and each flag's help
+one or more, ``T | None`` a value or ``none`` (for a scalar ``T``: an optional tuple takes its
+values only, so a non-None default of one cannot be set back to None from the command line; no
+library config has such a field). Defaults come from the dataclass and each flag's help
 from the first sentence of the field's docstring (the string literal under it, as Sphinx reads
 it); :func:`config_from_args` builds the dataclass back, so its own validation
 (``__post_init__``) reports bad values.

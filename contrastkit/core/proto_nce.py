@@ -71,8 +71,8 @@ def estimate_concentration(
 ) -> Tensor:
     r"""PCL's concentration :math:`\phi = \frac{\sum_z \|v_z - c\|_2}{Z \log(Z + \alpha)}` per cluster.
 
-    Clusters with one member get the median of the others (as in the reference code's fallback),
-    then values are clipped to the 10th-90th percentile and divided by their mean (the reference
+    Clusters with at most one member get the largest value of the others (the reference code's
+    ``dmax``: a singleton is given the loosest concentration seen), then values are clipped to the 10th-90th percentile and divided by their mean (the reference
     code then multiplies by its temperature; pass ``temperature * phi`` to :func:`proto_nce`).
 
     Shapes: embeddings ``[N, D]``, assignments ``[N]``, centroids ``[K, D]`` -> ``[K]``.
@@ -89,7 +89,7 @@ def estimate_concentration(
     phi = sums / (counts * torch.log(counts + alpha)).clamp_min(1e-12)
     valid = counts > 1
     if bool(valid.any()):
-        phi = torch.where(valid, phi, phi[valid].median())
+        phi = torch.where(valid, phi, phi[valid].max())
     else:
         phi = torch.ones_like(phi)
     lo, hi = torch.quantile(phi, 0.1), torch.quantile(phi, 0.9)

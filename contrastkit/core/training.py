@@ -17,6 +17,7 @@ import numbers
 import os
 import random
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,6 +334,8 @@ class Trainer:
         self.bad_evals = 0
         self.stopped_early = False
         self.best_state: dict[str, Any] | None = None
+        # A step's evaluation that a Ctrl-C interrupted: its log row and whether it was on the schedule.
+        self._owed_eval: dict[str, Any] | None = None
         self.run_dir = Path(self.config.run_dir) if self.config.run_dir else None
         self._epoch_rng: dict[str, Any] = rng_state()
         # Where the data stream and the RNGs stood after the last completed step: checkpoints
@@ -360,6 +363,7 @@ class Trainer:
             "history": self.history,
             "best": self.best,
             "bad_evals": self.bad_evals,
+            "owed_eval": self._owed_eval,
             "config": dataclasses.asdict(self.config),
             "run_config": self.run_config,
         }
@@ -404,6 +408,7 @@ class Trainer:
         self._resume_rng = state["rng"]
         self._position = {k: state[k] for k in ("epoch", "batch_in_epoch", "epoch_rng", "rng")}
         self.history, self.best, self.bad_evals = state["history"], state["best"], state["bad_evals"]
+        self._owed_eval = state.get("owed_eval")
         # A run that stopped early is finished: the same command again must not train on. With a larger
         # patience it goes on (patience may change on a resume).
         self.stopped_early = self.config.patience is not None and self.bad_evals >= self.config.patience
@@ -425,7 +430,11 @@ class Trainer:
         """Yield batches forever, advancing epochs; on resume, skip what was already consumed."""
         skip = self.batch_in_epoch
         if hasattr(self, "_resume_rng"):
-            set_rng_state(self._epoch_rng)  # the epoch's data order is drawn from this state
+            if skip:
+                set_rng_state(self._epoch_rng)  # the epoch's data order is drawn from this state
+            else:  # stopped before the epoch's first batch: draw its order from the checkpoint's state
+                set_rng_state(self._resume_rng)
+                del self._resume_rng
         while True:
             if skip == 0:
                 self._epoch_rng = rng_state()
@@ -449,20 +458,32 @@ class Trainer:
             self.epoch += 1
             self.batch_in_epoch = 0
 
-    def _run_eval(self) -> dict[str, float]:
+    def _run_eval(self, scheduled: bool) -> dict[str, float]:
+        """Evaluate, and update ``best`` / ``bad_evals``. Only a ``scheduled`` evaluation (every
+        ``eval_every`` steps) counts towards the patience: the one at the end of a shorter budget
+        must not stop a run that a larger ``max_steps`` continues."""
         assert self.evaluate is not None
         was_training = self.model.training
         self.model.eval()
-        with torch.no_grad():
-            metrics = {f"val_{k}" if not k.startswith("val_") else k: float(v) for k, v in self.evaluate(self.model).items()}
-        self.model.train(was_training)
+        saved_rng = rng_state()  # an evaluation that draws random numbers must not shift training's
+        try:
+            with torch.no_grad():
+                metrics = {f"val_{k}" if not k.startswith("val_") else k: float(v)
+                           for k, v in self.evaluate(self.model).items()}
+        finally:
+            set_rng_state(saved_rng)
+            self.model.train(was_training)
         monitor = self.config.monitor
         if monitor is not None:
             key = monitor if monitor in metrics else f"val_{monitor}"
             if key not in metrics:
                 raise ValueError(f"Trainer: monitor {monitor!r} not in evaluate() output {sorted(metrics)}.")
             value = metrics[key]
-            better = self.best is None or (value > self.best if self.config.mode == "max" else value < self.best)
+            if not math.isfinite(value):
+                warnings.warn(f"Trainer: {key} is {value} at step {self.step}; it does not count as the best.", stacklevel=2)
+            better = math.isfinite(value) and (
+                self.best is None or (value > self.best if self.config.mode == "max" else value < self.best)
+            )
             if better:
                 self.best, self.bad_evals = value, 0
                 if self.run_dir is not None:
@@ -472,9 +493,19 @@ class Trainer:
                         k: v.detach().cpu().clone() if isinstance(v, Tensor) else copy.deepcopy(v)
                         for k, v in self.model.state_dict().items()
                     }
-            else:
+            elif scheduled:
                 self.bad_evals += 1
         return metrics
+
+    def _evaluate_step(self, row: dict[str, float], scheduled: bool) -> dict[str, float]:
+        """``row`` with this step's evaluation; a Ctrl-C inside it leaves the evaluation owed, and the
+        checkpoint written then has a resume run it first."""
+        self._owed_eval = {"row": row, "scheduled": scheduled}
+        row = {**row, **self._run_eval(scheduled)}
+        self._owed_eval = None
+        if self.config.patience is not None and self.bad_evals >= self.config.patience:
+            self.stopped_early = True
+        return row
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if not self.config.mixed_precision:
@@ -494,6 +525,11 @@ class Trainer:
         self.model.train()
         batches = self._batches()
         try:
+            if self._owed_eval is not None:  # a Ctrl-C interrupted the last step's evaluation: it runs first
+                owed = self._evaluate_step(self._owed_eval["row"], self._owed_eval["scheduled"])
+                self.history.append({"step": float(self.step), **owed})
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
             while self.step < cfg.max_steps and not self.stopped_early:
                 batch = move_to(next(batches), self.device)
                 with self._autocast():
@@ -520,13 +556,9 @@ class Trainer:
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                     row = {k: float(v.detach()) if isinstance(v, Tensor) else float(v) for k, v in logs.items()}
                     bar.set_postfix(loss=f"{row['loss']:.4f}")
-                evaluate_now = self.evaluate is not None and (
-                    (cfg.eval_every is not None and self.step % cfg.eval_every == 0) or self.step == cfg.max_steps
-                )
-                if evaluate_now:
-                    row.update(self._run_eval())
-                    if cfg.patience is not None and self.bad_evals >= cfg.patience:
-                        self.stopped_early = True
+                scheduled = cfg.eval_every is not None and self.step % cfg.eval_every == 0
+                if self.evaluate is not None and (scheduled or self.step == cfg.max_steps):
+                    row = self._evaluate_step(row, scheduled)
                 if row:
                     self.history.append({"step": float(self.step), **row})
                 if self.step % cfg.checkpoint_every == 0:

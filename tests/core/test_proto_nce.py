@@ -49,3 +49,34 @@ def test_bad_input() -> None:
         proto_nce(q, [torch.randn(2, 3)], [], [])
     with pytest.raises(ValueError, match="batch is empty"):
         proto_nce(q[:0], [torch.randn(2, 3)], [torch.zeros(0, dtype=torch.long)], [torch.ones(2)])
+
+
+def pcl_concentration(emb, assign, centroids, alpha=10.0):  # type: ignore[no-untyped-def]
+    """PCL's run_kmeans density, transcribed in numpy (facebookresearch/PCL, main_pcl.py)."""
+    import numpy as np
+
+    k = len(centroids)
+    dist = [[float(np.linalg.norm(emb[i] - centroids[c])) for i, c in enumerate(assign) if c == j] for j in range(k)]
+    density = np.zeros(k)
+    for j, d in enumerate(dist):
+        if len(d) > 1:
+            density[j] = np.mean(d) / np.log(len(d) + alpha)
+    dmax = density.max()  # "if cluster only has one point, use the max to estimate its concentration"
+    for j, d in enumerate(dist):
+        if len(d) <= 1:
+            density[j] = dmax
+    density = density.clip(np.percentile(density, 10), np.percentile(density, 90))
+    return density / density.mean()
+
+
+def test_concentration_matches_pcl_with_a_singleton_and_an_empty_cluster() -> None:
+    g = torch.Generator().manual_seed(3)
+    emb = torch.randn(30, 4, generator=g, dtype=torch.float64)
+    assign = torch.randint(0, 4, (30,), generator=g)
+    assign[:2] = 4  # cluster 4: two members; cluster 5: one; cluster 6: none
+    assign[2] = 5
+    assign[assign == 6] = 0
+    centroids = torch.randn(7, 4, generator=g, dtype=torch.float64)
+    expected = pcl_concentration(emb.numpy(), assign.tolist(), centroids.numpy())
+    # Was the median of the others for clusters 5 and 6, which also moved every clipped value.
+    assert torch.allclose(estimate_concentration(emb, assign, centroids).double(), torch.tensor(expected), rtol=1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,53 @@ def test_ctrl_c_saves_the_last_completed_step_and_resumes_exactly(tmp_path: Path
     resumed = Trainer(make_model(), step, batches, config(tmp_path, 12)).fit()
     for a, b in zip(params(full.model), params(resumed.model), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("stop_in_step", [1, 2, 5])
+def test_ctrl_c_in_any_step_resumes_exactly_even_when_evaluation_draws_random_numbers(
+    tmp_path: Path, stop_in_step: int
+) -> None:
+    def probe(model: nn.Module) -> dict[str, float]:
+        head = nn.Linear(8, 2)  # a fresh probe: its initialisation draws from the global RNG
+        return {"acc": float(head(model(DATA[:4])).sum())}
+
+    full = Trainer(make_model(), step, batches, config(None, 12, eval_every=4), evaluate=probe).fit()
+    calls = {"n": 0}
+
+    def interrupted_step(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        if calls["n"] == stop_in_step:
+            raise KeyboardInterrupt
+        return step(model, batch)
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(make_model(), interrupted_step, batches, config(tmp_path, 12, eval_every=4), evaluate=probe).fit()
+    resumed = Trainer(make_model(), step, batches, config(tmp_path, 12, eval_every=4), evaluate=probe).fit()
+    # Was: a stop in step 1 replayed the epoch's shuffle; a stop after an evaluation that drew random
+    # numbers (step 5, after the evaluation at 4) resumed on another random stream.
+    assert all(torch.equal(a, b) for a, b in zip(params(full.model), params(resumed.model), strict=True))
+    assert resumed.history == full.history
+
+
+def test_ctrl_c_inside_an_evaluation_runs_it_on_resume(tmp_path: Path) -> None:
+    def evaluate(model: nn.Module) -> dict[str, float]:
+        return {"acc": float(model(DATA[:4]).sum())}
+
+    full = Trainer(make_model(), step, batches, config(None, 8, eval_every=4), evaluate=evaluate).fit()
+    calls = {"n": 0}
+
+    def interrupted(model: nn.Module) -> dict[str, float]:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the evaluation at step 4
+            raise KeyboardInterrupt
+        return evaluate(model)
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(make_model(), step, batches, config(tmp_path, 8, eval_every=4), evaluate=interrupted).fit()
+    resumed = Trainer(make_model(), step, batches, config(tmp_path, 8, eval_every=4), evaluate=evaluate).fit()
+    # Was: step 4's row and its evaluation were lost (history steps 1-3, 5-8; evaluated at 8 only).
+    assert resumed.history == full.history
+    assert [r["step"] for r in resumed.history if "val_acc" in r] == [4.0, 8.0]
 
 
 def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,6 +188,30 @@ def test_early_stopping_and_best_checkpoint(tmp_path: Path) -> None:
     longer = Trainer(make_model(), step, batches, config(tmp_path, 14, eval_every=2, monitor="acc", patience=4),
                      evaluate=lambda m: {"acc": next(later)}).fit()
     assert longer.step == 14 and longer.best == 0.95
+
+
+def test_a_larger_budget_stops_early_where_a_run_of_that_budget_would() -> None:
+    def never_better(model: nn.Module) -> dict[str, float]:
+        return {"acc": 0.0}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        whole = Trainer(make_model(), step, batches, config(None, 20, eval_every=4, monitor="acc", patience=2),
+                        evaluate=never_better).fit()
+        Trainer(make_model(), step, batches, config(Path(tmp), 10, eval_every=4, monitor="acc", patience=2),
+                evaluate=never_better).fit()
+        grown = Trainer(make_model(), step, batches, config(Path(tmp), 20, eval_every=4, monitor="acc", patience=2),
+                        evaluate=never_better).fit()
+    # The evaluation at the end of the 10-step budget is off the schedule: it does not use up patience
+    # (it did, and the grown run stopped at 10 instead of 12).
+    assert whole.step == grown.step == 12 and grown.stopped_early
+
+
+def test_a_nan_metric_is_never_the_best() -> None:
+    scores = iter([float("nan"), 0.5, 0.9, 0.95])
+    with pytest.warns(UserWarning, match="val_acc is nan at step 2"):
+        trainer = Trainer(make_model(), step, batches, config(None, 8, eval_every=2, monitor="acc", patience=3),
+                          evaluate=lambda m: {"acc": next(scores)}).fit()
+    assert trainer.best == 0.95 and not trainer.stopped_early  # was: best nan, stopped at step 8
 
 
 class WithExtraState(nn.Sequential):
