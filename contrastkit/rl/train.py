@@ -46,7 +46,7 @@ from contrastkit.core import (
 )
 from contrastkit.core.checks import check_positive_int
 
-from .agents import CurlDQN, CurlSAC, WInit
+from .agents import CurlDQN, CurlSAC, CurlUpdate, WInit
 from .data import CONTINUOUS_TASKS, PIXEL_TASKS, PixelTask, make_pixel_env
 from .evaluate import curl_accuracy, episode_returns, evaluate_agent, plot_learning_curves
 from .objectives import Augmentation
@@ -100,6 +100,9 @@ class RLConfig:
     """Channels per convolution of the pixel encoder."""
     w_init: WInit = "uniform"
     """Initialisation of CURL's ``W``: ``uniform`` (the reference's ``torch.rand``), ``identity``, ``random``."""
+    curl_update: CurlUpdate = "separate"
+    """curl-sac: the CURL step through its own optimizer after the TD step (``separate``) or one step
+    on the summed loss (``joint``); see :class:`~contrastkit.rl.CurlSAC`. The DQN agents sum them."""
     eval_episodes: int = 10
     """Deterministic evaluation episodes after training."""
     device: str = "auto"
@@ -132,6 +135,10 @@ class RLConfig:
             check_positive_int(name, getattr(self, name), "RLConfig", allow_zero=True)
         if self.w_init not in get_args(WInit):
             raise ValueError(f"RLConfig: w_init must be one of {get_args(WInit)}; got {self.w_init!r}.")
+        if self.curl_update not in get_args(CurlUpdate):
+            raise ValueError(f"RLConfig: curl_update must be one of {get_args(CurlUpdate)}; got {self.curl_update!r}.")
+        if self.curl_update != "separate" and _AGENTS[self.algo][0] is not CurlSAC:
+            raise ValueError(f"RLConfig: curl_update applies to the SAC agents; {self.algo} always sums its losses.")
         if self.steps < self.action_repeat:
             raise ValueError(
                 f"RLConfig: steps ({self.steps}) must cover at least one agent step "
@@ -169,6 +176,7 @@ def build_agent(config: RLConfig, env: Monitor) -> CurlSAC | CurlDQN:
         curl_weight=curl_weight,
         augmentation=augmentation,
         w_init=config.w_init,
+        **({"curl_update": config.curl_update} if cls is CurlSAC else {}),
         policy_kwargs={"net_arch": list(config.net_arch)},
         seed=config.seed,
         device=config.device,

@@ -54,14 +54,42 @@ def test_curl_sac_learns_saves_and_loads_like_sac(tmp_path: Path) -> None:
     assert loaded.crop_size == 12 and loaded.curl_weight == 1.0
 
 
-def test_one_optimizer_trains_encoder_heads_and_w_and_the_actor_never_touches_the_encoder() -> None:
-    model = _sac()
-    encoder_ids = {id(p) for p in model.encoder.parameters()}
-    actor_ids = {id(p) for g in model.actor.optimizer.param_groups for p in g["params"]}
-    critic_ids = {id(p) for g in model.critic.optimizer.param_groups for p in g["params"]}
+def _ids(optimizer: torch.optim.Optimizer) -> set[int]:
+    return {id(p) for g in optimizer.param_groups for p in g["params"]}
+
+
+@pytest.mark.parametrize("curl_update", ["separate", "joint"])
+def test_which_optimizer_trains_what_and_the_actor_never_touches_the_encoder(curl_update: str) -> None:
+    model = _sac(curl_update=curl_update)
+    encoder_ids, w = {id(p) for p in model.encoder.parameters()}, id(model.curl.similarity.W)
     assert model.actor.features_extractor is model.encoder  # shared encoder ...
-    assert not encoder_ids & actor_ids  # ... that the actor's optimizer leaves out
-    assert encoder_ids <= critic_ids and id(model.curl.similarity.W) in critic_ids
+    assert not encoder_ids & _ids(model.actor.optimizer)  # ... that the actor's optimizer leaves out
+    assert encoder_ids <= _ids(model.critic.optimizer)  # TD trains the encoder in both forms
+    if curl_update == "joint":  # one optimizer for the summed loss
+        assert w in _ids(model.critic.optimizer) and not hasattr(model, "curl_optimizer")
+    else:  # the CURL step has its own: encoder and W
+        assert w not in _ids(model.critic.optimizer) and _ids(model.curl_optimizer) == encoder_ids | {w}
+
+
+def test_the_separate_curl_step_moves_the_encoder_by_the_contrastive_loss_alone(monkeypatch) -> None:
+    # The summed step let SAC's TD gradient (tens of times larger) set Adam's scale; the separate step
+    # is an Adam step of its own on the CURL loss: it moves the encoder after the TD step.
+    model = _sac(encoder_tau=0.3)
+    model.learn(8)
+    after_td = {}
+    step = model.critic.optimizer.step
+
+    def record(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = step(*args, **kwargs)
+        after_td["encoder"] = _params(model.encoder)
+        return out
+
+    monkeypatch.setattr(model.critic.optimizer, "step", record)
+    w = model.curl.similarity.W.detach().clone()
+    model.train(gradient_steps=1, batch_size=8)
+    assert _changed(after_td["encoder"], model.encoder) and not torch.equal(w, model.curl.similarity.W)
+    with pytest.raises(ValueError, match="curl_update must be one of"):
+        _sac(curl_update="twice")
 
 
 def test_a_gradient_step_follows_the_documented_update_rule() -> None:
