@@ -7,16 +7,17 @@ Both agents keep SB3's ``learn``, ``predict``, ``save`` and ``load``; only the g
    (:meth:`CurlAuxiliary.augment`).
 2. Encode the view with the online encoder: the TD features (critic / Q-net) and the CURL queries;
    the key is a second view through the key encoder (an EMA copy).
-3. ``CurlSAC`` (``curl_update="separate"``, the default): the critic's optimizer steps encoder and
-   Q heads on the TD loss, then the view is encoded again and **one** CURL optimizer (encoder and
-   ``W``, Adam at the critic's rate) steps on ``curl_weight * curl_loss``. CURL's reference takes
-   that CURL step twice, through two optimizers (``encoder_optimizer`` and ``cpc_optimizer`` both
-   hold the encoder). Its own optimizer matters: SAC's TD gradient on the encoder is 62-171x the
-   CURL gradient on pixel Pendulum (unscaled returns), so in one summed step (``"joint"``, the
-   earlier behaviour) Adam's normalisation leaves the contrastive term almost no say (the step
-   differed from a TD-only step by 2.6%). ``CurlDQN`` (Huber TD loss, gradient ratio ~1.5) and
-   ``"joint"``: ``td_loss + curl_weight * curl_loss``, one backward and one optimizer step over
-   encoder, heads and ``W``.
+3. ``loss = td_loss + curl_weight * curl_loss``: one backward pass and **one** optimizer step over
+   encoder, heads and ``W``, so the encoder is updated once per gradient step (CURL's reference
+   steps it three times: with the critic's optimizer on the TD loss, then twice on the CURL loss
+   through ``encoder_optimizer`` and ``cpc_optimizer``). ``CurlSAC(curl_update="separate")`` is
+   the reference's order with one CURL step: the critic's optimizer steps encoder and Q heads on
+   the TD loss, then the view is encoded again and a CURL optimizer (encoder and ``W``) steps on
+   ``curl_weight * curl_loss``. Why it is offered: SAC's TD gradient on the encoder is 62-171x the
+   CURL gradient on pixel Pendulum (unscaled returns), so Adam's normalisation of the summed
+   gradient leaves the contrastive term little say (that step differed from a TD-only step by
+   2.6%). On the benchmark's three Pendulum seeds it did not raise the return and cost 1.8x SAC's
+   gradient step (README). ``CurlDQN`` always sums (its Huber TD gradient is ~1.5x the CURL one).
 4. ``CurlSAC`` only: every ``actor_update_interval`` steps, the actor and the entropy coefficient
    are updated from the *detached* features: **actor gradients never reach the encoder** (CURL's
    ``detach_encoder=True``); the encoder learns from the TD and contrastive losses alone.
@@ -131,8 +132,8 @@ class CurlSAC(SAC):
     lr 1e-3, batch 128, critic ``tau`` 0.01, ``encoder_tau`` 0.05, target and actor updates every 2
     steps, initial entropy coefficient 0.1, 1024-unit heads, 50-d features, 4 x 32 convolutions,
     84-pixel crops, entropy coefficient learned by Adam at 1e-4 with betas (0.5, 0.999), CURL's
-    weight initialisation of the encoder (:class:`PixelEncoder`). Deviations: one CURL step per
-    gradient step instead of the reference's two (see the module docstring); SB3's log-std bounds [-20, 2] (CURL:
+    weight initialisation of the encoder (:class:`PixelEncoder`). Deviations: one optimizer for
+    encoder + critic + ``W`` (see the module docstring); SB3's log-std bounds [-20, 2] (CURL:
     [-10, 2]) and default init of the heads (CURL: orthogonal); the actor reads the whole shared
     encoder (convolutions + linear + LayerNorm, detached), where CURL's reference shares only the
     convolutions and trains a separate linear + LayerNorm with the actor loss.
@@ -150,8 +151,9 @@ class CurlSAC(SAC):
         actor_update_interval: gradient steps between actor / entropy updates.
         curl_weight: weight of the contrastive loss (0 disables it: pixel SAC).
         w_init: initialisation of the bilinear ``W``.
-        curl_update: ``"separate"`` (default: a TD step, then a CURL step through its own optimizer)
-            or ``"joint"`` (one step on the summed loss); see the module docstring.
+        curl_update: ``"joint"`` (default: one optimizer step on the summed loss, the encoder updated
+            once per step) or ``"separate"`` (a TD step, then a CURL step through its own
+            optimizer); see the module docstring.
         ent_coef_lr, ent_coef_beta: Adam learning rate and first-moment decay of the entropy
             coefficient (with ``ent_coef="auto..."``); not affected by ``learning_rate``'s schedule.
         Other arguments: as in :class:`stable_baselines3.SAC`. Memory: the replay buffer keeps
@@ -194,7 +196,7 @@ class CurlSAC(SAC):
         actor_update_interval: int = 2,
         curl_weight: float = 1.0,
         w_init: WInit = "uniform",
-        curl_update: CurlUpdate = "separate",
+        curl_update: CurlUpdate = "joint",
         ent_coef_lr: float = 1e-4,
         ent_coef_beta: float = 0.5,
         policy_kwargs: dict[str, Any] | None = None,

@@ -100,9 +100,10 @@ class RLConfig:
     """Channels per convolution of the pixel encoder."""
     w_init: WInit = "uniform"
     """Initialisation of CURL's ``W``: ``uniform`` (the reference's ``torch.rand``), ``identity``, ``random``."""
-    curl_update: CurlUpdate = "separate"
-    """curl-sac: the CURL step through its own optimizer after the TD step (``separate``) or one step
-    on the summed loss (``joint``); see :class:`~contrastkit.rl.CurlSAC`. The DQN agents sum them."""
+    curl_update: CurlUpdate = "joint"
+    """curl-sac: one optimizer step on the summed TD + CURL loss (``joint``) or a CURL step through its
+    own optimizer after the TD step (``separate``); see :class:`~contrastkit.rl.CurlSAC`. The DQN
+    agents always sum them."""
     eval_episodes: int = 10
     """Deterministic evaluation episodes after training."""
     device: str = "auto"
@@ -137,7 +138,7 @@ class RLConfig:
             raise ValueError(f"RLConfig: w_init must be one of {get_args(WInit)}; got {self.w_init!r}.")
         if self.curl_update not in get_args(CurlUpdate):
             raise ValueError(f"RLConfig: curl_update must be one of {get_args(CurlUpdate)}; got {self.curl_update!r}.")
-        if self.curl_update != "separate" and _AGENTS[self.algo][0] is not CurlSAC:
+        if self.curl_update != "joint" and _AGENTS[self.algo][0] is not CurlSAC:
             raise ValueError(f"RLConfig: curl_update applies to the SAC agents; {self.algo} always sums its losses.")
         if self.steps < self.action_repeat:
             raise ValueError(

@@ -74,7 +74,7 @@ def test_which_optimizer_trains_what_and_the_actor_never_touches_the_encoder(cur
 def test_the_separate_curl_step_moves_the_encoder_by_the_contrastive_loss_alone(monkeypatch) -> None:
     # The summed step let SAC's TD gradient (tens of times larger) set Adam's scale; the separate step
     # is an Adam step of its own on the CURL loss: it moves the encoder after the TD step.
-    model = _sac(encoder_tau=0.3)
+    model = _sac(encoder_tau=0.3, curl_update="separate")
     model.learn(8)
     after_td = {}
     step = model.critic.optimizer.step

@@ -24,6 +24,7 @@ TINY = {
 CARTPOLE = RLConfig(env="pixel-cartpole", algo="curl-dqn", **TINY)  # type: ignore[arg-type]
 # 240 environment steps: one 200-step Pendulum episode ends in the run.
 PENDULUM = RLConfig(env="pixel-pendulum", algo="curl-sac", **{**TINY, "steps": 240})  # type: ignore[arg-type]
+SEPARATE = dataclasses.replace(PENDULUM, curl_update="separate")  # the CURL step's own optimizer, checkpointed too
 
 
 class StopAt(BaseCallback):
@@ -74,13 +75,13 @@ def assert_same_run(a: Path, b: Path, checkpoints: bool = True) -> None:
 
 
 @pytest.fixture(scope="module")
-def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[RLConfig, Path]:
     """Uninterrupted runs of both agents (each writes its checkpoints along the way)."""
     root = tmp_path_factory.mktemp("straight")
     runs = {}
-    for config in (CARTPOLE, PENDULUM):
-        runs[config.env] = root / config.env
-        train_agent(config, runs[config.env])
+    for i, config in enumerate((CARTPOLE, PENDULUM, SEPARATE)):
+        runs[config] = root / f"{config.env}-{i}"
+        train_agent(config, runs[config])
     return runs
 
 
@@ -91,12 +92,13 @@ def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     [
         (CARTPOLE, "ctrl-c", 40),  # checkpoint at 40; the episode ending at 41 logs values recorded before it
         (PENDULUM, "crash", 47),  # resumes from 40, with checkpoint_every=0 (see below)
+        (SEPARATE, "crash", 47),
         (CARTPOLE, "callback", 47),  # SB3's early stop: resumes from 36
         (CARTPOLE, "callback", 60),  # an early stop at the last step is not a finished run
     ],
 )
 def test_a_stopped_run_resumes_bit_for_bit(
-    config: RLConfig, how: str, stop: int, straight: dict[str, Path], tmp_path: Path
+    config: RLConfig, how: str, stop: int, straight: dict[RLConfig, Path], tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
     if how == "callback":  # training ends early but the run is written: it reports the steps it took
@@ -109,7 +111,7 @@ def test_a_stopped_run_resumes_bit_for_bit(
     # Resuming with checkpoint_every=0 still brings the checkpoint it came from up to date.
     metrics = train_agent(dataclasses.replace(config, checkpoint_every=0) if how == "crash" else config, run)
     assert metrics["env_steps"] == config.steps
-    assert_same_run(straight[config.env], run)
+    assert_same_run(straight[config], run)
     if how == "ctrl-c":  # its log has rows at agent steps 20 and 41, the second written after the resume
         assert pd.read_csv(run / "sb3" / "progress.csv")["time/total_timesteps"].tolist() == [20, 41]
 
@@ -140,22 +142,22 @@ def test_a_finished_run_past_its_steps_is_only_reevaluated(tmp_path: Path) -> No
 
 
 def test_checkpoints_do_not_change_the_run_and_a_finished_run_is_not_retrained(
-    straight: dict[str, Path], tmp_path: Path
+    straight: dict[RLConfig, Path], tmp_path: Path
 ) -> None:
     train_agent(dataclasses.replace(CARTPOLE, checkpoint_every=0), tmp_path / "never")
     assert not (tmp_path / "never" / "checkpoint.pt").exists()
-    assert_same_run(straight["pixel-cartpole"], tmp_path / "never", checkpoints=False)
+    assert_same_run(straight[CARTPOLE], tmp_path / "never", checkpoints=False)
     # Training a finished run again reads its final checkpoint and only re-evaluates.
-    model_zip = straight["pixel-cartpole"] / "model.zip"
-    before = tensors(straight["pixel-cartpole"])
-    metrics = train_agent(CARTPOLE, straight["pixel-cartpole"])
+    model_zip = straight[CARTPOLE] / "model.zip"
+    before = tensors(straight[CARTPOLE])
+    metrics = train_agent(CARTPOLE, straight[CARTPOLE])
     assert metrics["env_steps"] == CARTPOLE.steps and model_zip.is_file()
-    after = tensors(straight["pixel-cartpole"])
+    after = tensors(straight[CARTPOLE])
     assert all(torch.equal(before[name], after[name]) for name in before)
 
 
-def test_a_checkpoint_resumes_only_the_run_that_wrote_it(straight: dict[str, Path], tmp_path: Path) -> None:
-    run = straight["pixel-pendulum"]
+def test_a_checkpoint_resumes_only_the_run_that_wrote_it(straight: dict[RLConfig, Path], tmp_path: Path) -> None:
+    run = straight[PENDULUM]
     with pytest.raises(ValueError, match=r"other settings \(batch_size 8 -> 16\).*--no-resume"):
         train_agent(dataclasses.replace(PENDULUM, batch_size=16), run)
     with pytest.raises(ValueError, match="already trained 240 environment steps > steps=60"):
