@@ -100,8 +100,9 @@ def _check_schedule(
         )
     if learning_starts < batch_size:
         raise ValueError(
-            f"{where}: learning_starts ({learning_starts}) < batch_size ({batch_size}): early batches would "
-            "repeat transitions, and a repeated observation is a false negative for CURL. "
+            f"{where}: learning_starts ({learning_starts}) < batch_size ({batch_size}): the first batches would "
+            "be drawn from fewer transitions than they hold, most of them repeats (a repeated observation is a "
+            "false negative for CURL; SB3 samples with replacement, so some repeats remain at any size). "
             "Raise learning_starts to at least batch_size."
         )
     for name, value in intervals.items():
@@ -420,7 +421,8 @@ class CurlDQN(DQN):
         crop_size, augmentation, shift_pad, features_dim, num_conv_layers, num_filters, encoder_tau,
         key_update_interval, curl_weight, w_init: as in :class:`CurlSAC`.
         Other arguments: as in :class:`stable_baselines3.DQN` (defaults: SB3's, except the replay
-        buffer (100k), ``learning_starts`` 1000, batch 128 and 256-unit heads).
+        buffer (100k), ``learning_starts`` 1000, batch 128, 256-unit heads and
+        ``target_update_interval`` 1000 agent steps, SB3's being 10000).
 
     Raises:
         TypeError / ValueError: as :class:`CurlSAC`.
