@@ -72,8 +72,9 @@ def estimate_concentration(
     r"""PCL's concentration :math:`\phi = \frac{\sum_z \|v_z - c\|_2}{Z \log(Z + \alpha)}` per cluster.
 
     Clusters with at most one member get the largest value of the others (the reference code's
-    ``dmax``: a singleton is given the loosest concentration seen), then values are clipped to the 10th-90th percentile and divided by their mean (the reference
-    code then multiplies by its temperature; pass ``temperature * phi`` to :func:`proto_nce`).
+    ``dmax``: a singleton is given the loosest concentration seen), then values are clipped to the
+    10th-90th percentile and divided by their mean (the reference code then multiplies by its
+    temperature; pass ``temperature * phi`` to :func:`proto_nce`).
 
     Shapes: embeddings ``[N, D]``, assignments ``[N]``, centroids ``[K, D]`` -> ``[K]``.
     """
