@@ -507,6 +507,13 @@ class Trainer:
             self.stopped_early = True
         return row
 
+    def _close_step(self, row: dict[str, float]) -> None:
+        """Log the step's row (if any) and write the checkpoint when one is due."""
+        if row:
+            self.history.append({"step": float(self.step), **row})
+        if self.step % self.config.checkpoint_every == 0:
+            self.save_checkpoint()
+
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if not self.config.mixed_precision:
             return contextlib.nullcontext()
@@ -526,10 +533,7 @@ class Trainer:
         batches = self._batches()
         try:
             if self._owed_eval is not None:  # a Ctrl-C interrupted the last step's evaluation: it runs first
-                owed = self._evaluate_step(self._owed_eval["row"], self._owed_eval["scheduled"])
-                self.history.append({"step": float(self.step), **owed})
-                if self.step % cfg.checkpoint_every == 0:
-                    self.save_checkpoint()
+                self._close_step(self._evaluate_step(self._owed_eval["row"], self._owed_eval["scheduled"]))
             while self.step < cfg.max_steps and not self.stopped_early:
                 batch = move_to(next(batches), self.device)
                 with self._autocast():
@@ -559,10 +563,7 @@ class Trainer:
                 scheduled = cfg.eval_every is not None and self.step % cfg.eval_every == 0
                 if self.evaluate is not None and (scheduled or self.step == cfg.max_steps):
                     row = self._evaluate_step(row, scheduled)
-                if row:
-                    self.history.append({"step": float(self.step), **row})
-                if self.step % cfg.checkpoint_every == 0:
-                    self.save_checkpoint()
+                self._close_step(row)
         except KeyboardInterrupt:
             path = self.save_checkpoint()
             bar.close()
