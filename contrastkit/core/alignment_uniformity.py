@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import acc, check_2d, check_min_batch, check_pair, check_positive
+from .checks import acc, check_2d, check_min_batch, check_pair, check_positive, unit
 
 
 def alignment(x: Tensor, y: Tensor, *, alpha: float = 2.0, normalize: bool = True) -> Tensor:
@@ -21,7 +20,7 @@ def alignment(x: Tensor, y: Tensor, *, alpha: float = 2.0, normalize: bool = Tru
     check_pair(x, y, where, names=("x", "y"))
     check_positive("alpha", alpha, where)
     if normalize:
-        x, y = F.normalize(x, dim=-1, eps=1e-8), F.normalize(y, dim=-1, eps=1e-8)
+        x, y = unit(x), unit(y)
     # eps keeps the gradient of the norm finite when x == y
     return (acc(x - y).pow(2).sum(-1) + 1e-12).pow(alpha / 2).mean()
 
@@ -37,7 +36,7 @@ def uniformity(x: Tensor, *, t: float = 2.0, normalize: bool = True) -> Tensor:
     check_min_batch(x.shape[0], where)
     check_positive("t", t, where)
     if normalize:
-        x = F.normalize(x, dim=-1, eps=1e-8)
+        x = unit(x)
     b = x.shape[0]
     xf = acc(x)
     sq = (xf * xf).sum(-1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -40,6 +41,17 @@ def check_pair(query: Tensor, key: Tensor, where: str, names: tuple[str, str] = 
         raise TypeError(
             f"{where}: {names[0]} and {names[1]} must share dtype and device; got {query.dtype} on {query.device} "
             f"and {key.dtype} on {key.device}. Cast one with .to(other)."
+        )
+
+
+def check_like(name: str, x: Tensor, ref_name: str, ref: Tensor, where: str) -> None:
+    """x shares ref's dtype and device (otherwise a matmul fails deep inside torch). Under autocast the
+    dtypes may differ (a float32 memory queue against half-precision queries): autocast casts them."""
+    mixed_ok = torch.is_autocast_enabled(ref.device.type)
+    if (x.dtype != ref.dtype and not mixed_ok) or x.device != ref.device:
+        raise TypeError(
+            f"{where}: {name} and {ref_name} must share dtype and device; got {x.dtype} on {x.device} "
+            f"and {ref.dtype} on {ref.device}. Cast one with .to(other)."
         )
 
 
@@ -130,6 +142,17 @@ def reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def safe_eps(eps: float, dtype: torch.dtype) -> float:
+    """``eps`` as a clamp floor: in float16 1e-8 and 1e-12 round to 0 (a zero row became 0/0 = NaN), so
+    they are raised to float16's smallest positive value, 2**-24, below the norm of any nonzero row."""
+    return max(eps, 2.0**-24) if dtype == torch.float16 else eps
+
+
+def unit(x: Tensor, eps: float = 1e-8) -> Tensor:
+    """L2-normalise the last dimension; a zero row stays zero (also in float16)."""
+    return F.normalize(x, dim=-1, eps=safe_eps(eps, x.dtype))
 
 
 def acc(x: Tensor) -> Tensor:

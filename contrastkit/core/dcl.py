@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import acc, check_min_batch, check_pair, check_positive, check_temperature
+from .checks import acc, check_min_batch, check_pair, check_positive, check_temperature, unit
 
 
 def von_mises_fisher_weight(z1: Tensor, z2: Tensor, sigma: float = 0.5) -> Tensor:
@@ -17,8 +16,8 @@ def von_mises_fisher_weight(z1: Tensor, z2: Tensor, sigma: float = 0.5) -> Tenso
     """
     check_pair(z1, z2, "von_mises_fisher_weight", names=("z1", "z2"))
     check_positive("sigma", sigma, "von_mises_fisher_weight")
-    a = F.normalize(z1.detach(), dim=-1, eps=1e-8)
-    b = F.normalize(z2.detach(), dim=-1, eps=1e-8)
+    a = unit(z1.detach())
+    b = unit(z2.detach())
     sim = acc((a * b).sum(-1)) / sigma
     return 2.0 - z1.shape[0] * torch.softmax(sim, dim=0)
 
@@ -47,8 +46,8 @@ def dcl(
     check_positive("sigma", sigma, where)
     b = z1.shape[0]
     check_min_batch(b, where)
-    a = F.normalize(z1, dim=-1, eps=1e-8)
-    p = F.normalize(z2, dim=-1, eps=1e-8)
+    a = unit(z1)
+    p = unit(z2)
     weight = von_mises_fisher_weight(z1, z2, sigma) if weighted else None
     eye = torch.eye(b, dtype=torch.bool, device=z1.device)
 

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from .checks import acc, check_mask, check_min_batch, check_pair, check_positive, check_temperature
 from .info_nce import _NEG_INF, linear_views
-from .similarity import SimilarityLike, resolve_similarity
+from .similarity import SimilarityLike, resolve_similarity, scores
 
 
 def _debiased_negative_term(
@@ -69,7 +69,7 @@ def hard_negative_info_nce(
     check_min_batch(b, where)
     sim = resolve_similarity(similarity)
     views = linear_views(sim, query, key)
-    s = (views[0] @ views[1].T) if views is not None else sim.pairwise(query, key)
+    s = (views[0] @ views[1].T) if views is not None else scores(sim, query, key, where)
     logits = acc(s) / temperature  # (B, B)
     eye = torch.eye(b, dtype=torch.bool, device=query.device)
     if neg_mask is None:

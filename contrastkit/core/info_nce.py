@@ -15,6 +15,7 @@ from .checks import (
     acc,
     check_2d,
     check_floating,
+    check_like,
     check_mask,
     check_min_batch,
     check_pair,
@@ -24,9 +25,10 @@ from .checks import (
     check_same_dim,
     check_temperature,
     reduce,
+    unit,
 )
 from .distributed import check_distributed_available, gather_with_grad, rank_offset
-from .similarity import BilinearSimilarity, SimilarityLike, _Named, resolve_similarity
+from .similarity import BilinearSimilarity, SimilarityLike, _Named, resolve_similarity, scores
 from .tiled import tiled_negative_lse
 
 Reduction = Literal["mean", "sum", "none"]
@@ -39,10 +41,11 @@ def linear_views(similarity: object, a: Tensor, b: Tensor) -> tuple[Tensor, Tens
     Tiled losses need this: they compute logits tile by tile as plain matrix products.
     """
     if isinstance(similarity, _Named) and similarity.name == "cosine":
-        return F.normalize(a, dim=-1, eps=1e-8), F.normalize(b, dim=-1, eps=1e-8)
+        return unit(a), unit(b)
     if isinstance(similarity, _Named) and similarity.name == "dot":
         return a, b
     if isinstance(similarity, BilinearSimilarity):
+        similarity.check_dim(a, b)
         return a @ similarity.W, b
     return None
 
@@ -186,12 +189,13 @@ def info_nce(
     extra_logits = None
     if extra_negatives is not None:
         check_floating("extra_negatives", extra_negatives, where)
+        check_like("extra_negatives", extra_negatives, "query", query, where)
         if extra_negatives.dim() != 3 or extra_negatives.shape[0] != b:
             raise ValueError(
                 f"{where}: extra_negatives must be [B, K, D] with B={b}; got {tuple(extra_negatives.shape)}."
             )
         check_same_dim("query", query, "extra_negatives", extra_negatives, where)
-        extra_logits = acc(sim.rowwise(query, extra_negatives)) * scale  # (B, K)
+        extra_logits = acc(scores(sim, query, extra_negatives, where)) * scale  # (B, K)
 
     if in_batch and (negatives is None or negatives.dim() != 2):
         raise ValueError(
@@ -224,7 +228,7 @@ def info_nce(
                     f"{where}: chunk_size needs a cosine, dot or BilinearSimilarity similarity; got {sim!r}."
                 )
             # Arbitrary similarity: build logits directly, then reuse the same masking logic.
-            logits = acc(sim.pairwise(query, keys)) * scale
+            logits = acc(scores(sim, query, keys, where)) * scale
             per_query = _from_logits(logits, pos_col, pos_mask, neg_mask, extra_logits)
         else:
             q, c = views
@@ -251,14 +255,15 @@ def info_nce(
             "them yourself (see MemoryQueue) and pass gather_distributed=False."
         )
     check_floating("negatives", negatives, where)
+    check_like("negatives", negatives, "query", query, where)
     check_same_dim("query", query, "negatives", negatives, where)
-    l_pos = acc(sim.rowwise(query, key.unsqueeze(1)).squeeze(1)) * scale  # (B,)
+    l_pos = acc(scores(sim, query, key.unsqueeze(1), where).squeeze(1)) * scale  # (B,)
     if negatives.dim() == 3:
         if negatives.shape[0] != b:
             raise ValueError(
                 f"{where}: per-query negatives must be [B, K, D] with B={b}; got {tuple(negatives.shape)}."
             )
-        l_neg = acc(sim.rowwise(query, negatives)) * scale  # (B, K)
+        l_neg = acc(scores(sim, query, negatives, where)) * scale  # (B, K)
         if neg_mask is not None:
             check_mask("neg_mask", neg_mask, tuple(l_neg.shape), where)
             l_neg = l_neg.masked_fill(~neg_mask, _NEG_INF)
@@ -272,7 +277,7 @@ def info_nce(
     if chunk_size is not None and views is not None:
         neg_lse = tiled_negative_lse(views[0], views[1], scale, chunk_size, neg_mask)
     else:
-        l_neg = acc(sim.pairwise(query, negatives)) * scale  # (B, M)
+        l_neg = acc(scores(sim, query, negatives, where)) * scale  # (B, M)
         if neg_mask is not None:
             l_neg = l_neg.masked_fill(~neg_mask, _NEG_INF)
         neg_lse = torch.logsumexp(l_neg, dim=1)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .checks import check_2d, check_positive_int
+from .checks import check_2d, check_labels, check_positive_int
 from .distributed import gather_no_grad
 
 
@@ -57,8 +57,13 @@ class MemoryQueue(nn.Module):
         check_2d("keys", keys, "MemoryQueue.enqueue")
         if keys.shape[1] != self.dim:
             raise ValueError(f"MemoryQueue.enqueue: keys must be [B, {self.dim}]; got {tuple(keys.shape)}.")
-        if ids is not None and ids.shape != (keys.shape[0],):
-            raise ValueError(f"MemoryQueue.enqueue: ids must be [{keys.shape[0]}]; got {tuple(ids.shape)}.")
+        if ids is not None:
+            check_labels(ids, keys.shape[0], "MemoryQueue.enqueue", name="ids")
+            if ids.numel() and int(ids.min()) < -1:
+                raise ValueError(
+                    f"MemoryQueue.enqueue: ids must be >= 0 (or -1 for a key without a group); got {int(ids.min())}. "
+                    "Use encode_ids()."
+                )
         keys = keys.detach()
         if self.gather_distributed:
             keys = gather_no_grad(keys)
@@ -82,6 +87,9 @@ class MemoryQueue(nn.Module):
 
         Keys enqueued without ids (id -1) count as negatives of every query.
         """
+        if not isinstance(query_ids, Tensor) or query_ids.dim() != 1 or query_ids.is_floating_point():
+            got = f"{query_ids.dtype} {tuple(query_ids.shape)}" if isinstance(query_ids, Tensor) else type(query_ids).__name__
+            raise TypeError(f"MemoryQueue.neg_mask: query_ids must be a 1-D integer tensor [B]; got {got}.")
         queued = self.ids[: int(self.filled)]
         return (query_ids[:, None] != queued[None, :]) | (queued[None, :] < 0)
 
@@ -101,10 +109,23 @@ def momentum_update(target: nn.Module, online: nn.Module, momentum: float) -> No
     o_params: list[Tensor] = [p.detach() for p in online.parameters()]
     if len(t_params) != len(o_params):
         raise ValueError("momentum_update: target and online have different numbers of parameters.")
+    # Checked before anything is written: a failure halfway would leave the target scaled by m.
+    for (name, t), o in zip(target.named_parameters(), o_params, strict=True):
+        if t.shape != o.shape:
+            raise ValueError(
+                f"momentum_update: parameter {name!r} is {tuple(t.shape)} in target but {tuple(o.shape)} in "
+                "online; both modules must have the same architecture."
+            )
+    t_buffers, o_buffers = list(target.buffers()), list(online.buffers())
+    if len(t_buffers) != len(o_buffers):
+        raise ValueError(
+            f"momentum_update: target has {len(t_buffers)} buffers and online {len(o_buffers)}; both modules must "
+            "have the same architecture."
+        )
     if t_params:
         torch._foreach_mul_(t_params, momentum)
         torch._foreach_add_(t_params, o_params, alpha=1.0 - momentum)
-    for tb, ob in zip(target.buffers(), online.buffers(), strict=True):
+    for tb, ob in zip(t_buffers, o_buffers, strict=True):
         tb.copy_(ob)
 
 

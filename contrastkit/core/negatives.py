@@ -7,10 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import check_2d, check_positive_int, check_same_dim
+from .checks import check_2d, check_like, check_mask, check_positive_int, check_same_dim, unit
 from .similarity import SimilarityLike, resolve_similarity
 
 
@@ -23,6 +22,11 @@ def gather_rows(x: Tensor, index: Tensor) -> Tensor:
 
     Shapes: x ``[M, *F]``, index ``[*S]`` -> ``[*S, *F]``.
     """
+    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= x.shape[0]):
+        raise ValueError(
+            f"gather_rows: index holds rows outside [0, {x.shape[0]}) (x has {x.shape[0]} rows); got range "
+            f"[{int(index.min())}, {int(index.max())}]."
+        )
     return x.index_select(0, index.reshape(-1)).view(*index.shape, *x.shape[1:])
 
 
@@ -81,14 +85,14 @@ def topk_hard_negatives(
     check_2d("query", query, where)
     check_2d("candidates", candidates, where)
     check_same_dim("query", query, "candidates", candidates, where)
+    check_like("candidates", candidates, "query", query, where)
     check_positive_int("k", k, where)
     if not 0 < k <= candidates.shape[0]:
         raise ValueError(f"{where}: k must be in [1, {candidates.shape[0]}]; got {k}.")
     with torch.no_grad():
         scores = resolve_similarity(similarity).pairwise(query, candidates).float()  # (B, M)
         if exclude is not None:
-            if exclude.shape != scores.shape or exclude.dtype != torch.bool:
-                raise ValueError(f"{where}: exclude must be bool {tuple(scores.shape)}; got {tuple(exclude.shape)}.")
+            check_mask("exclude", exclude, tuple(scores.shape), where)
             allowed = (~exclude).sum(1)
             if bool((allowed < k).any()):
                 raise ValueError(f"{where}: some queries have fewer than k={k} allowed candidates.")
@@ -121,13 +125,17 @@ def mix_hard_negatives(
     check_2d("query", query, where)
     check_2d("negatives", negatives, where)
     check_same_dim("query", query, "negatives", negatives, where)
+    check_like("negatives", negatives, "query", query, where)
+    check_positive_int("n_hard", n_hard, where)
+    check_positive_int("n_mix", n_mix, where, allow_zero=True)
+    check_positive_int("n_mix_query", n_mix_query, where, allow_zero=True)
     if not 0 < n_hard <= negatives.shape[0]:
         raise ValueError(f"{where}: n_hard must be in [1, {negatives.shape[0]}]; got {n_hard}.")
-    if n_mix < 0 or n_mix_query < 0 or n_mix + n_mix_query == 0:
-        raise ValueError(f"{where}: n_mix and n_mix_query must be >= 0 and not both 0.")
+    if n_mix + n_mix_query == 0:
+        raise ValueError(f"{where}: n_mix and n_mix_query must not both be 0.")
     with torch.no_grad():
-        q = F.normalize(query.detach(), dim=-1)
-        hard, _ = topk_hard_negatives(q, F.normalize(negatives.detach(), dim=-1), n_hard)  # (B, H, D)
+        q = unit(query.detach(), 1e-12)
+        hard, _ = topk_hard_negatives(q, unit(negatives.detach(), 1e-12), n_hard)  # (B, H, D)
         b, dev = q.shape[0], q.device
 
         def pick(n: int) -> Tensor:
@@ -137,9 +145,9 @@ def mix_hard_negatives(
         parts = []
         if n_mix:
             alpha = torch.rand(b, n_mix, 1, device=dev, generator=generator)
-            parts.append(F.normalize(alpha * pick(n_mix) + (1 - alpha) * pick(n_mix), dim=-1))
+            parts.append(unit(alpha * pick(n_mix) + (1 - alpha) * pick(n_mix), 1e-12))
         if n_mix_query:
             beta = 0.5 * torch.rand(b, n_mix_query, 1, device=dev, generator=generator)
-            parts.append(F.normalize(beta * q[:, None] + (1 - beta) * pick(n_mix_query), dim=-1))
+            parts.append(unit(beta * q[:, None] + (1 - beta) * pick(n_mix_query), 1e-12))
         return torch.cat(parts, dim=1).to(query.dtype)
 

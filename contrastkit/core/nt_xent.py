@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .checks import (
@@ -16,6 +15,7 @@ from .checks import (
     check_reduction,
     check_temperature,
     reduce,
+    unit,
 )
 from .distributed import check_distributed_available, gather_with_grad, rank_offset
 from .info_nce import Reduction, contrast
@@ -118,8 +118,8 @@ def nt_xent(
     check_positive_int("chunk_size", chunk_size, where, optional=True)
     scale = 1.0 / float(temperature)
     n = z1.shape[0]
-    z1n = F.normalize(z1, dim=-1, eps=1e-8)
-    z2n = F.normalize(z2, dim=-1, eps=1e-8)
+    z1n = unit(z1)
+    z2n = unit(z2)
     if not gather_distributed and chunk_size is None:
         check_min_batch(n, where)
         out: Tensor = _SymmetricNTXent.apply(torch.cat([z1n, z2n]), scale)  # type: ignore[no-untyped-call]

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import acc, check_min_batch, check_pair, check_positive, check_reduction, reduce
+from .checks import acc, check_min_batch, check_pair, check_positive, check_reduction, reduce, safe_eps
 
 Distance = Literal["euclidean", "cosine"]
 
@@ -17,10 +17,12 @@ Distance = Literal["euclidean", "cosine"]
 def pair_distance(a: Tensor, b: Tensor, distance: Distance) -> Tensor:
     """Row-wise distance ``[B, D] x [B, D] -> [B]``: L2 norm or ``1 - cos``."""
     if distance == "euclidean":
-        # The eps keeps the gradient of the norm finite for identical rows.
-        return ((a - b).pow(2).sum(-1) + 1e-12).sqrt()
+        # The eps keeps the gradient of the norm finite for identical rows. In float16 1e-12 is 0; there
+        # the zero distance alone is floored (at 2**-24), which leaves every other float16 sum as it was.
+        d2 = (a - b).pow(2).sum(-1)
+        return (d2.clamp_min(safe_eps(1e-12, d2.dtype)) if d2.dtype == torch.float16 else d2 + 1e-12).sqrt()
     if distance == "cosine":
-        return 1.0 - F.cosine_similarity(a, b, dim=-1, eps=1e-8)
+        return 1.0 - F.cosine_similarity(a, b, dim=-1, eps=safe_eps(1e-8, a.dtype))
     raise ValueError(f"distance must be 'euclidean' or 'cosine'; got {distance!r}.")
 
 

@@ -6,13 +6,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import acc, check_2d, check_positive, check_same_dim
+from .checks import acc, check_2d, check_like, check_positive, check_same_dim, unit
 
 
 def _check_clustering(
     m: int, protos: Tensor, assign: Tensor, phi: Tensor, b: int, where: str
 ) -> None:
     check_2d(f"prototypes[{m}]", protos, where)
+    for name, t in ((f"assignments[{m}]", assign), (f"concentrations[{m}]", phi)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{where}: {name} must be a torch.Tensor; got {type(t).__name__}.")
     if assign.is_floating_point():
         raise TypeError(f"{where}: assignments[{m}] must be integer cluster ids; got {assign.dtype}.")
     if assign.shape != (b,):
@@ -22,8 +25,8 @@ def _check_clustering(
             f"{where}: assignments[{m}] holds ids outside [0, {protos.shape[0]}); got range "
             f"[{int(assign.min())}, {int(assign.max())}]."
         )
-    if phi.shape != (protos.shape[0],) or not bool((phi > 0).all()):
-        raise ValueError(f"{where}: concentrations[{m}] must be [{protos.shape[0]}] and > 0.")
+    if phi.shape != (protos.shape[0],) or not bool(((phi > 0) & torch.isfinite(phi)).all()):
+        raise ValueError(f"{where}: concentrations[{m}] must be [{protos.shape[0]}], finite and > 0.")
 
 
 def proto_nce(
@@ -54,12 +57,13 @@ def proto_nce(
             f"{where}: prototypes, assignments and concentrations must be lists of the same length >= 1; "
             f"got {len(prototypes)}, {len(assignments)}, {len(concentrations)}."
         )
-    v = F.normalize(query, dim=-1, eps=1e-8)
+    v = unit(query)
     terms = []
     for m, (protos, assign, phi) in enumerate(zip(prototypes, assignments, concentrations, strict=True)):
         _check_clustering(m, protos, assign, phi, query.shape[0], where)
         check_same_dim("query", query, f"prototypes[{m}]", protos, where)
-        c = F.normalize(protos, dim=-1, eps=1e-8)
+        check_like(f"prototypes[{m}]", protos, "query", query, where)
+        c = unit(protos)
         logits = acc(v @ c.T) / phi.to(acc(v).dtype)[None, :]  # (B, K_m)
         terms.append(F.cross_entropy(logits, assign.long()))
     return torch.stack(terms).mean()
@@ -82,6 +86,9 @@ def estimate_concentration(
     check_2d("embeddings", embeddings, where)
     check_positive("alpha", alpha, where)
     check_2d("centroids", centroids, where)
+    check_same_dim("embeddings", embeddings, "centroids", centroids, where)
+    if embeddings.shape[0] == 0:
+        raise ValueError(f"{where}: embeddings is empty (shape {tuple(embeddings.shape)}).")
     k = centroids.shape[0]
     _check_clustering(0, centroids, assignments, torch.ones(k), embeddings.shape[0], where)
     dist = (embeddings - centroids[assignments]).norm(dim=-1)
@@ -95,4 +102,6 @@ def estimate_concentration(
         phi = torch.ones_like(phi)
     lo, hi = torch.quantile(phi, 0.1), torch.quantile(phi, 0.9)
     phi = phi.clamp(lo, hi)
+    if not bool(phi.any()):  # every cluster's members sit on its centroid: 0 / 0, all equally tight
+        return torch.ones_like(phi)
     return phi / phi.mean()

@@ -10,17 +10,16 @@ from collections.abc import Callable
 from typing import Literal, Protocol, runtime_checkable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checks import check_2d, check_positive_int, check_same_dim
+from .checks import check_2d, check_like, check_positive_int, check_same_dim, unit
 
 SimilarityName = Literal["cosine", "dot", "neg_sq_euclidean"]
 
 
 def cosine_similarity(a: Tensor, b: Tensor, eps: float = 1e-8) -> Tensor:
     r"""Cosine similarity :math:`s_{ij} = a_i^\top b_j / (\|a_i\|\|b_j\|)`. a: [N, D], b: [M, D] -> [N, M]."""
-    return F.normalize(a, dim=-1, eps=eps) @ F.normalize(b, dim=-1, eps=eps).T
+    return unit(a, eps) @ unit(b, eps).T
 
 
 def dot_similarity(a: Tensor, b: Tensor) -> Tensor:
@@ -59,8 +58,8 @@ class _Named:
 
     def rowwise(self, query: Tensor, candidates: Tensor) -> Tensor:
         if self.name == "cosine":
-            query = F.normalize(query, dim=-1, eps=1e-8)
-            candidates = F.normalize(candidates, dim=-1, eps=1e-8)
+            query = unit(query)
+            candidates = unit(candidates)
         if self.name in ("cosine", "dot"):
             return torch.einsum("bd,bkd->bk", query, candidates)  # (B, K)
         return -((query.unsqueeze(1) - candidates) ** 2).sum(-1)  # (B, K)
@@ -119,10 +118,21 @@ class BilinearSimilarity(nn.Module):
             else:
                 self.W.uniform_(0.0, 1.0)
 
+    def check_dim(self, *xs: Tensor) -> None:
+        """Every input's embedding size is this similarity's ``dim`` (W is ``[dim, dim]``)."""
+        for x in xs:
+            if x.shape[-1] != self.dim:
+                raise ValueError(
+                    f"BilinearSimilarity: inputs must have embedding size D={self.dim} (W is [{self.dim}, "
+                    f"{self.dim}]); got shape {tuple(x.shape)}."
+                )
+
     def pairwise(self, a: Tensor, b: Tensor) -> Tensor:
+        self.check_dim(a, b)
         return a @ self.W @ b.T  # (N, M)
 
     def rowwise(self, query: Tensor, candidates: Tensor) -> Tensor:
+        self.check_dim(query, candidates)
         return torch.einsum("bd,de,bke->bk", query, self.W, candidates)  # (B, K)
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
@@ -151,9 +161,23 @@ def resolve_similarity(similarity: SimilarityLike) -> Similarity:
     raise TypeError(f"similarity must be a name or a callable; got {type(similarity).__name__}.")
 
 
+def scores(similarity: Similarity, query: Tensor, candidates: Tensor, where: str) -> Tensor:
+    """``pairwise`` (candidates ``[M, D]`` -> ``[B, M]``) or ``rowwise`` (``[B, K, D]`` -> ``[B, K]``), refusing
+    a result of another shape (a custom similarity that reduces or transposes) before it reaches a loss."""
+    rowwise = candidates.dim() == 3
+    out = similarity.rowwise(query, candidates) if rowwise else similarity.pairwise(query, candidates)
+    expected = (query.shape[0], candidates.shape[1] if rowwise else candidates.shape[0])
+    if not isinstance(out, Tensor) or tuple(out.shape) != expected:
+        got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        form = "[B, D] and [B, K, D] to [B, K]" if rowwise else "[N, D] and [M, D] to [N, M]"
+        raise ValueError(f"{where}: the similarity {similarity!r} must map {form} = {expected}; got {got}.")
+    return out
+
+
 def pairwise_similarity(a: Tensor, b: Tensor, similarity: SimilarityLike = "cosine") -> Tensor:
     """Convenience: a [N, D], b [M, D] -> [N, M] under the given similarity."""
     check_2d("a", a, "pairwise_similarity")
     check_2d("b", b, "pairwise_similarity")
     check_same_dim("a", a, "b", b, "pairwise_similarity")
+    check_like("b", b, "a", a, "pairwise_similarity")
     return resolve_similarity(similarity).pairwise(a, b)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import warnings
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checks import acc, check_2d, check_labels, check_min_batch, check_temperature
+from .checks import acc, check_2d, check_labels, check_min_batch, check_temperature, unit
 from .distributed import check_distributed_available, gather_no_grad, gather_with_grad, rank_offset
 
 
@@ -41,7 +40,7 @@ def supcon(
     check_2d("embeddings", embeddings, where)
     check_labels(labels, embeddings.shape[0], where)
     check_temperature(temperature, where)
-    z = F.normalize(embeddings, dim=-1, eps=1e-8)
+    z = unit(embeddings)
     if gather_distributed:
         check_distributed_available(where)
         candidates, cand_labels = gather_with_grad(z), gather_no_grad(labels)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import acc, check_2d, check_min_batch, check_temperature
+from .checks import acc, check_2d, check_like, check_min_batch, check_temperature, unit
 
 
 def multilinear_inner_product(*xs: Tensor) -> Tensor:
@@ -48,8 +48,9 @@ def symile(*modalities: Tensor, temperature: float = 0.07, normalize: bool = Tru
                 f"{where}: all modalities must share [B, D]; modality 0 is {tuple(modalities[0].shape)}, "
                 f"modality {m} is {tuple(x.shape)}."
             )
+        check_like(f"modalities[{m}]", x, "modalities[0]", modalities[0], where)
     check_min_batch(modalities[0].shape[0], where)
-    xs = [F.normalize(x, dim=-1, eps=1e-8) for x in modalities] if normalize else list(modalities)
+    xs = [unit(x) for x in modalities] if normalize else list(modalities)
     target = torch.arange(xs[0].shape[0], device=xs[0].device)
     terms = []
     for m in range(len(xs)):

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .checks import check_positive_int
+from .checks import check_2d, check_like, check_mask, check_positive, check_positive_int, check_same_dim
 
 
 def _tile_logits(
@@ -89,7 +89,26 @@ def tiled_negative_lse(
     Returns:
         ``[B]`` (float64 for float64 inputs, else float32); ``-inf`` for rows without negatives.
     """
-    check_positive_int("chunk", chunk, "tiled_negative_lse")
+    where = "tiled_negative_lse"
+    check_2d("q", q, where)
+    check_2d("c", c, where)
+    check_same_dim("q", q, "c", c, where)
+    check_like("c", c, "q", q, where)
+    check_positive("scale", scale, where)
+    check_positive_int("chunk", chunk, where)
+    if neg_mask is not None:
+        check_mask("neg_mask", neg_mask, (q.shape[0], c.shape[0]), where)
+    if exclude is not None and (
+        not isinstance(exclude, Tensor)
+        or exclude.dim() != 2
+        or exclude.shape[0] != q.shape[0]
+        or exclude.dtype not in (torch.int32, torch.int64)
+    ):
+        raise ValueError(
+            f"{where}: exclude must be an integer (long) tensor [B, E] with B={q.shape[0]}; got "
+            f"{exclude.dtype if isinstance(exclude, Tensor) else type(exclude).__name__} "
+            f"{tuple(exclude.shape) if isinstance(exclude, Tensor) else ''}."
+        )
     out: Tensor = _TiledNegativeLSE.apply(  # type: ignore[no-untyped-call]
         q, c, float(scale), int(chunk), neg_mask, exclude)
     return out

@@ -67,3 +67,10 @@ def test_bad_input() -> None:
         debiased_info_nce(torch.randn(3, 2), torch.randn(3, 2), tau_plus=1.0)
     with pytest.raises(ValueError, match="beta"):
         hard_negative_info_nce(torch.randn(3, 2), torch.randn(3, 2), beta=-1.0)
+
+
+def test_a_similarity_of_the_wrong_shape_is_named() -> None:
+    # Was an IndexError ("Dimension out of range") from .diagonal() deep in the loss.
+    q, k = torch.randn(4, 3), torch.randn(4, 3)
+    with pytest.raises(ValueError, match=r"hard_negative_info_nce: the similarity .* got \(4,\)"):
+        hard_negative_info_nce(q, k, similarity=lambda a, b: (a * b).sum(-1))

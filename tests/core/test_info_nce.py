@@ -222,9 +222,26 @@ def test_no_nan_for_duplicate_and_zero_embeddings() -> None:
         ({"chunk_size": 2, "similarity": "neg_sq_euclidean"}, ValueError, "chunk_size"),
         ({"similarity": "manhattan"}, ValueError, "similarity"),
         ({"reduction": "avg"}, ValueError, "reduction"),
+        # These failed inside a matmul / einsum / cross_entropy (or indexed a wrong-shaped logit matrix).
+        ({"negatives": torch.randn(5, 3, dtype=torch.float64)}, TypeError, "negatives and query must share dtype"),
+        ({"negatives": torch.randn(4, 2, 3, dtype=torch.float64)}, TypeError, "negatives and query must share"),
+        ({"extra_negatives": torch.randn(4, 2, 3, dtype=torch.float64)}, TypeError, "extra_negatives and query"),
+        ({"similarity": lambda a, b: (a * b).sum(-1)}, ValueError, r"to \[N, M\] = \(4, 4\); got \(4,\)"),
+        ({"negatives": torch.randn(5, 3), "similarity": lambda a, b: a @ b[:2].T}, ValueError, r"got \(4, 2\)"),
+        ({"similarity": BilinearSimilarity(5)}, ValueError, r"embedding size D=5 .* got shape \(4, 3\)"),
     ],
 )
 def test_bad_input_raises_clear_errors(kwargs: dict, error: type, match: str) -> None:
     args = {"query": torch.randn(4, 3), "key": torch.randn(4, 3), **kwargs}
     with pytest.raises(error, match=match):
         info_nce(args.pop("query"), args.pop("key"), args.pop("negatives", None), **args)
+
+
+def test_under_autocast_a_float32_queue_may_meet_half_precision_queries() -> None:
+    """Mixed precision: queries come out of autocast in bfloat16 while a memory queue stays float32."""
+    g = torch.Generator().manual_seed(0)
+    q, k, queue = torch.randn(4, 8, generator=g), torch.randn(4, 8, generator=g), torch.randn(16, 8, generator=g)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = info_nce(q.bfloat16(), k.bfloat16(), queue)
+    assert torch.isfinite(loss)
+    assert float(loss) == pytest.approx(float(info_nce(q, k, queue)), abs=0.05)

@@ -74,3 +74,33 @@ def test_momentum_update_is_an_ema_and_copies_buffers() -> None:
 def test_momentum_bounds() -> None:
     with pytest.raises(ValueError, match="momentum"):
         momentum_update(nn.Linear(1, 1), nn.Linear(1, 1), 1.5)
+
+
+def test_queue_ids_are_checked() -> None:
+    q = MemoryQueue(4, 2)
+    with pytest.raises(TypeError, match="ids must be an integer tensor"):
+        q.enqueue(torch.randn(2, 2), ids=torch.tensor([1.5, 2.0]))  # was an index_put dtype error
+    # An id below -1 was stored and then treated as "no group": a same-group key stayed a negative.
+    with pytest.raises(ValueError, match=r"ids must be >= 0 \(or -1"):
+        q.enqueue(torch.randn(2, 2), ids=torch.tensor([-5, 3]))
+    q.enqueue(torch.randn(2, 2), ids=torch.tensor([1, 2]))
+    # A [B, 1] column broadcast to a [B, 1, n] mask; float ids were compared as floats.
+    with pytest.raises(TypeError, match=r"query_ids must be a 1-D integer tensor \[B\]; got torch.int64 \(2, 1\)"):
+        q.neg_mask(torch.tensor([[1], [2]]))
+    with pytest.raises(TypeError, match="query_ids must be a 1-D integer tensor"):
+        q.neg_mask(torch.tensor([1.0, 2.0]))
+
+
+def test_momentum_update_of_another_architecture_leaves_the_target_untouched() -> None:
+    target = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 3))
+    before = [p.clone() for p in target.parameters()]
+    # The shapes failed in _foreach_add_, after _foreach_mul_ had already scaled the target by m.
+    with pytest.raises(ValueError, match=r"parameter '1.weight' is \(3, 2\) in target but \(4, 2\)"):
+        momentum_update(target, nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 4)), 0.5)
+    assert all(torch.equal(a, b) for a, b in zip(before, target.parameters(), strict=True))
+    # Buffers were zipped after the parameters had been updated.
+    target = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2, track_running_stats=False))
+    before = [p.clone() for p in target.parameters()]
+    with pytest.raises(ValueError, match="target has 0 buffers and online 3"):
+        momentum_update(target, nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), 0.5)
+    assert all(torch.equal(a, b) for a, b in zip(before, target.parameters(), strict=True))

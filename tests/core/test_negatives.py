@@ -80,3 +80,21 @@ def test_gather_rows_is_indexing_with_a_backward_that_repeats_exactly() -> None:
     assert all(torch.equal(grads[0], g) for g in grads[1:])
     torch.testing.assert_close(grads[0], expected.float())
     assert gather_rows(x, torch.tensor([[2, 2], [0, 1]])).shape == (2, 2, 8)
+
+
+def test_bad_input_is_named() -> None:
+    q, c = torch.randn(4, 3), torch.randn(6, 3)
+    # Each of these failed inside torch (matmul dtype, torch.rand's size, index_select) or gave a message
+    # without the dtype ("exclude must be bool (4, 6); got (4, 6)").
+    with pytest.raises(TypeError, match="candidates and query must share dtype"):
+        topk_hard_negatives(q, c.double(), 2)
+    with pytest.raises(TypeError, match="exclude must be a bool tensor; got dtype torch.int64"):
+        topk_hard_negatives(q, c, 2, exclude=torch.zeros(4, 6, dtype=torch.long))
+    with pytest.raises(ValueError, match="n_mix must be an int >= 0; got 1.5"):
+        mix_hard_negatives(q, c, n_hard=2, n_mix=1.5, n_mix_query=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mix_hard_negatives: n_hard must be a positive int; got 2.5"):
+        mix_hard_negatives(q, c, n_hard=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"gather_rows: index holds rows outside \[0, 6\).*got range \[0, 6\]"):
+        gather_rows(c, torch.tensor([[0, 6]]))
+    with pytest.raises(ValueError, match="outside"):
+        gather_rows(c, torch.tensor([-1]))

@@ -80,3 +80,26 @@ def test_concentration_matches_pcl_with_a_singleton_and_an_empty_cluster() -> No
     expected = pcl_concentration(emb.numpy(), assign.tolist(), centroids.numpy())
     # Was the median of the others for clusters 5 and 6, which also moved every clipped value.
     assert torch.allclose(estimate_concentration(emb, assign, centroids).double(), torch.tensor(expected), rtol=1e-5)
+
+
+def test_concentration_of_clusters_sitting_on_their_centroids_is_not_nan() -> None:
+    # Every distance 0: phi / phi.mean() was 0 / 0 = NaN for every cluster.
+    centroids = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assign = torch.tensor([0, 0, 1, 1])
+    phi = estimate_concentration(centroids[assign], assign, centroids)
+    assert torch.equal(phi, torch.ones(2))
+
+
+def test_more_bad_input_is_named() -> None:
+    q, assign = torch.randn(4, 3), torch.tensor([0, 1, 0, 1])
+    # A [K, 1] centroid matrix broadcast silently; [K, 2] failed in a subtraction; an empty batch gave ones.
+    with pytest.raises(ValueError, match="embeddings and centroids must share the embedding size D; got 3 and 1"):
+        estimate_concentration(q, assign, torch.randn(2, 1))
+    with pytest.raises(ValueError, match="embeddings is empty"):
+        estimate_concentration(q[:0], assign[:0], torch.randn(2, 3))
+    with pytest.raises(TypeError, match=r"prototypes\[0\] and query must share dtype"):
+        proto_nce(q, [torch.randn(2, 3, dtype=torch.float64)], [assign], [torch.ones(2)])
+    with pytest.raises(ValueError, match="finite and > 0"):
+        proto_nce(q, [torch.randn(2, 3)], [assign], [torch.tensor([1.0, float("inf")])])
+    with pytest.raises(TypeError, match=r"assignments\[0\] must be a torch.Tensor; got list"):
+        proto_nce(q, [torch.randn(2, 3)], [[0, 1, 0, 1]], [torch.ones(2)])  # type: ignore[list-item]

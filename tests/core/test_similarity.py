@@ -55,3 +55,14 @@ def test_errors() -> None:
         BilinearSimilarity(3, init="zeros")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="dim must be a positive int; got 3.5"):
         BilinearSimilarity(3.5)  # type: ignore[arg-type]
+
+
+def test_mixed_dtypes_and_a_wrong_bilinear_size_are_named() -> None:
+    # Both failed inside a matmul ("expected m1 and m2 to have the same dtype", "mat1 and mat2 shapes").
+    a = torch.randn(4, 3)
+    with pytest.raises(TypeError, match="b and a must share dtype and device"):
+        pairwise_similarity(a, a.double())
+    with pytest.raises(ValueError, match=r"BilinearSimilarity: inputs must have embedding size D=5"):
+        BilinearSimilarity(5).pairwise(a, a)
+    with pytest.raises(ValueError, match=r"BilinearSimilarity: inputs must have embedding size D=5"):
+        BilinearSimilarity(5).rowwise(a, a[:, None])

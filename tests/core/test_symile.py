@@ -36,3 +36,10 @@ def test_gradcheck_and_errors() -> None:
     # Broadcasting [4, 8] against [1, 8] would silently score one row against every other.
     with pytest.raises(ValueError, match="one shape"):
         multilinear_inner_product(torch.randn(4, 8), torch.randn(1, 8), torch.randn(4, 8))
+
+
+def test_mixed_dtypes_are_named() -> None:
+    # Was "expected m1 and m2 to have the same dtype" from the logits' matmul.
+    x = torch.randn(4, 3)
+    with pytest.raises(TypeError, match=r"modalities\[2\] and modalities\[0\] must share dtype"):
+        symile(x, x, x.double())

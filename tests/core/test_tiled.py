@@ -71,3 +71,20 @@ def test_rows_without_negatives_give_zero_loss_not_nan() -> None:
     loss = info_nce(q, k, pos_mask=everyone_positive, chunk_size=2)
     loss.backward()
     assert loss.item() == 0.0 and torch.isfinite(q.grad).all()
+
+
+def test_bad_input_is_named() -> None:
+    q, c = torch.randn(4, 3), torch.randn(5, 3)
+    # A NaN scale gave NaN, a [B, 1] mask broadcast silently, the rest failed deep inside torch.
+    with pytest.raises(ValueError, match="scale must be finite and > 0; got nan"):
+        tiled_negative_lse(q, c, float("nan"), 2)
+    with pytest.raises(ValueError, match=r"neg_mask must have shape \(4, 5\); got \(4, 1\)"):
+        tiled_negative_lse(q, c, 1.0, 2, neg_mask=torch.ones(4, 1, dtype=torch.bool))
+    with pytest.raises(TypeError, match="neg_mask must be a bool tensor"):
+        tiled_negative_lse(q, c, 1.0, 2, neg_mask=torch.ones(4, 5))
+    with pytest.raises(ValueError, match="q and c must share the embedding size D"):
+        tiled_negative_lse(q, torch.randn(5, 4), 1.0, 2)
+    with pytest.raises(TypeError, match="c and q must share dtype"):
+        tiled_negative_lse(q, c.double(), 1.0, 2)
+    with pytest.raises(ValueError, match="exclude must be an integer"):
+        tiled_negative_lse(q, c, 1.0, 2, exclude=torch.zeros(4, 1))
