@@ -28,6 +28,7 @@ from .similarity import (
     pairwise_similarity,
     resolve_similarity,
 )
+from .stats import paired_bootstrap
 from .supcon import SupCon, supcon
 from .symile import multilinear_inner_product, symile
 from .tiled import tiled_negative_lse
@@ -83,6 +84,7 @@ __all__ = [
     "n_pair",
     "neg_squared_euclidean",
     "nt_xent",
+    "paired_bootstrap",
     "pair_distance",
     "pairwise_similarity",
     "plot_embeddings",

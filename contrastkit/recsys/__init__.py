@@ -32,7 +32,7 @@ from .data import (
     synthetic_interactions,
     write_recbole_inter,
 )
-from .evaluate import evaluate, ranking_metrics, recommend, target_ranks
+from .evaluate import evaluate, per_user_ndcg, ranking_metrics, recommend, split_ranks, target_ranks
 from .models import Augmenter, SASRec
 from .objectives import (
     CL4SRec,
@@ -74,6 +74,7 @@ __all__ = [
     "margin_regulariser",
     "mask_items",
     "next_item_loss",
+    "per_user_ndcg",
     "random_augment",
     "ranking_metrics",
     "read_movielens",
@@ -81,6 +82,7 @@ __all__ = [
     "recommend",
     "reorder",
     "save",
+    "split_ranks",
     "synthetic_interactions",
     "target_ranks",
     "two_view_info_nce",

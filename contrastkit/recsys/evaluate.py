@@ -89,21 +89,21 @@ def _check_item_range(model: SASRec, where: str, *tensors: Tensor) -> None:
 
 
 @torch.no_grad()
-def evaluate(
+def split_ranks(
     model: SASRec,
     split: EvalSplit,
     *,
     batch_size: int = 512,
-    ks: Sequence[int] = KS,
     exclude: Sequence[np.ndarray] | None = None,
-) -> dict[str, float]:
-    """Full-ranking HR@K / NDCG@K of ``split.targets`` given ``split.inputs``, in batches on the model's device.
+) -> Tensor:
+    """Pessimistic 0-based full-ranking rank of every user's held-out item: ``[N]`` (split order), on the CPU.
 
-    Runs the model in eval mode (no dropout) and restores its mode afterwards.
+    Runs the model in eval mode (no dropout), ``batch_size`` users per forward pass on the model's
+    device, and restores its mode afterwards. Per-user ranks are what a paired comparison of two
+    models needs (:func:`contrastkit.core.paired_bootstrap` on :func:`per_user_ndcg`).
 
     Args:
         model, split: the recommender and the users to rank for.
-        batch_size: users per forward pass; ks: the cut-offs K.
         exclude: per user (same order as ``split``), item indices removed from the candidates
             (the target itself never is); None (default) ranks every item. Use
             :meth:`LeaveOneOut.history <contrastkit.recsys.data.LeaveOneOut.history>` to mask each
@@ -124,9 +124,37 @@ def evaluate(
         scores = model(inputs)  # (b, I)
         if exclude is not None:
             scores = _exclude_items(scores, targets, exclude[start : start + batch_size])
-        ranks.append(target_ranks(scores, targets))
+        ranks.append(target_ranks(scores, targets).cpu())
     model.train(was_training)
-    return ranking_metrics(torch.cat(ranks), ks)
+    return torch.cat(ranks)
+
+
+def per_user_ndcg(ranks: Tensor, k: int = 10) -> Tensor:
+    """NDCG@k of each user from 0-based ranks ``[N]``: ``[r < k] / log2(r + 2)``, float64 ``[N]``; its mean is ``ndcg@k``."""
+    if ranks.dim() != 1 or ranks.is_floating_point() or ranks.dtype == torch.bool or (ranks.numel() and int(ranks.min()) < 0):
+        raise ValueError(f"per_user_ndcg: need 0-based integer ranks [N]; got {ranks.dtype} of shape {tuple(ranks.shape)}.")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"per_user_ndcg: k must be a positive integer; got {k!r}.")
+    r = ranks.double()
+    return (r < k).double() / torch.log2(r + 2)
+
+
+def evaluate(
+    model: SASRec,
+    split: EvalSplit,
+    *,
+    batch_size: int = 512,
+    ks: Sequence[int] = KS,
+    exclude: Sequence[np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Full-ranking HR@K / NDCG@K of ``split.targets`` given ``split.inputs``: :func:`ranking_metrics` of :func:`split_ranks`.
+
+    Args:
+        model, split: the recommender and the users to rank for.
+        batch_size: users per forward pass; ks: the cut-offs K.
+        exclude: per user, item indices removed from the candidates; see :func:`split_ranks`.
+    """
+    return ranking_metrics(split_ranks(model, split, batch_size=batch_size, exclude=exclude), ks)
 
 
 @torch.no_grad()

@@ -11,7 +11,14 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.recsys.data import EvalSplit, build_sequences, leave_one_out
-from contrastkit.recsys.evaluate import evaluate, ranking_metrics, recommend, target_ranks
+from contrastkit.recsys.evaluate import (
+    evaluate,
+    per_user_ndcg,
+    ranking_metrics,
+    recommend,
+    split_ranks,
+    target_ranks,
+)
 from contrastkit.recsys.models import SASRec
 
 
@@ -68,6 +75,28 @@ def test_evaluate_runs_in_batches_and_agrees_with_the_reference() -> None:
         assert got[f"hr@{k}"] == pytest.approx(hr) and got[f"ndcg@{k}"] == pytest.approx(ndcg)
     perfect = evaluate(model, EvalSplit(inputs, (inputs[:, -1] + 1).clamp(max=40)))  # type: ignore[arg-type]
     assert perfect["hr@5"] == 1.0
+
+
+def test_split_ranks_are_each_users_reference_rank_and_per_user_ndcg_averages_to_the_metric() -> None:
+    model = FixedScores(40)
+    inputs = torch.randint(1, 40, (23, 4), generator=torch.Generator().manual_seed(1))
+    targets = torch.randint(1, 41, (23,), generator=torch.Generator().manual_seed(2))
+    ranks = split_ranks(model, EvalSplit(inputs, targets), batch_size=5)  # type: ignore[arg-type]
+    scores = model(inputs).tolist()
+    for row, target, rank in zip(scores, targets.tolist(), ranks.tolist(), strict=True):
+        assert rank == sum(1 for j, s in enumerate(row) if j != target - 1 and s >= row[target - 1])
+    for k in (5, 10):
+        per_user = per_user_ndcg(ranks, k)
+        assert per_user.shape == (23,) and per_user.dtype == torch.float64
+        for r, v in zip(ranks.tolist(), per_user.tolist(), strict=True):
+            assert v == pytest.approx(1 / math.log2(r + 2) if r < k else 0.0)
+        assert float(per_user.mean()) == pytest.approx(evaluate(model, EvalSplit(inputs, targets))[f"ndcg@{k}"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("ranks, k", [(torch.tensor([0.5]), 10), (torch.tensor([-1]), 10), (torch.tensor([[1]]), 10), (torch.tensor([1]), 0)])
+def test_per_user_ndcg_rejects_what_is_not_a_rank(ranks: Tensor, k: int) -> None:
+    with pytest.raises(ValueError, match="per_user_ndcg"):
+        per_user_ndcg(ranks, k)
 
 
 def test_evaluate_can_exclude_each_users_history_but_never_the_target() -> None:
