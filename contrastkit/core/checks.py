@@ -55,6 +55,14 @@ def check_like(name: str, x: Tensor, ref_name: str, ref: Tensor, where: str) -> 
         )
 
 
+def check_matrix_pair(name_a: str, a: Tensor, name_b: str, b: Tensor, where: str) -> None:
+    """a ``[N, D]`` and b ``[M, D]``: both 2-D, one embedding size, one dtype and device."""
+    check_2d(name_a, a, where)
+    check_2d(name_b, b, where)
+    check_same_dim(name_a, a, name_b, b, where)
+    check_like(name_b, b, name_a, a, where)
+
+
 def check_same_dim(name_a: str, a: Tensor, name_b: str, b: Tensor, where: str) -> None:
     if a.shape[-1] != b.shape[-1]:
         raise ValueError(

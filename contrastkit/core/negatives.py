@@ -9,7 +9,12 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from .checks import check_2d, check_like, check_mask, check_positive_int, check_same_dim, unit
+from .checks import (
+    check_mask,
+    check_matrix_pair,
+    check_positive_int,
+    unit,
+)
 from .similarity import SimilarityLike, resolve_similarity
 
 
@@ -82,10 +87,7 @@ def topk_hard_negatives(
         negatives keep them.
     """
     where = "topk_hard_negatives"
-    check_2d("query", query, where)
-    check_2d("candidates", candidates, where)
-    check_same_dim("query", query, "candidates", candidates, where)
-    check_like("candidates", candidates, "query", query, where)
+    check_matrix_pair("query", query, "candidates", candidates, where)
     check_positive_int("k", k, where)
     if not 0 < k <= candidates.shape[0]:
         raise ValueError(f"{where}: k must be in [1, {candidates.shape[0]}]; got {k}.")
@@ -122,10 +124,7 @@ def mix_hard_negatives(
     Shapes: query ``[B, D]``, negatives ``[M, D]`` -> ``[B, n_mix + n_mix_query, D]`` (unit norm).
     """
     where = "mix_hard_negatives"
-    check_2d("query", query, where)
-    check_2d("negatives", negatives, where)
-    check_same_dim("query", query, "negatives", negatives, where)
-    check_like("negatives", negatives, "query", query, where)
+    check_matrix_pair("query", query, "negatives", negatives, where)
     check_positive_int("n_hard", n_hard, where)
     check_positive_int("n_mix", n_mix, where, allow_zero=True)
     check_positive_int("n_mix_query", n_mix_query, where, allow_zero=True)

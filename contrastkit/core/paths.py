@@ -4,7 +4,9 @@ benchmarks and the tests."""
 from __future__ import annotations
 
 import csv
+import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +34,17 @@ def read_csv(path: str | os.PathLike[str], where: str, **kwargs: Any) -> pd.Data
         return pd.read_csv(path, **kwargs)
     except (ValueError, csv.Error) as error:
         raise ValueError(f"{where}: {path} is not a readable table ({type(error).__name__}: {error}).") from error
+
+
+def read_json(path: str | os.PathLike[str], where: str, *, keys: Sequence[str] = ()) -> Any:
+    """The JSON object in ``path`` (a run folder's record), with a damaged file reported as a
+    ValueError naming it and ``where``; the decoder's own error does not say which file. ``keys``:
+    entries the object must hold."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, IsADirectoryError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(f"{where}: {path} is not a readable JSON file ({type(error).__name__}: {error}).") from error
+    missing = [key for key in keys if not isinstance(value, dict) or key not in value]
+    if missing:
+        raise ValueError(f"{where}: {path} is not the expected file: it lacks {missing}.")
+    return value

@@ -12,7 +12,7 @@ from typing import Literal, Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
-from .checks import check_2d, check_like, check_positive_int, check_same_dim, unit
+from .checks import check_matrix_pair, check_positive_int, unit
 
 SimilarityName = Literal["cosine", "dot", "neg_sq_euclidean"]
 
@@ -176,8 +176,5 @@ def scores(similarity: Similarity, query: Tensor, candidates: Tensor, where: str
 
 def pairwise_similarity(a: Tensor, b: Tensor, similarity: SimilarityLike = "cosine") -> Tensor:
     """Convenience: a [N, D], b [M, D] -> [N, M] under the given similarity."""
-    check_2d("a", a, "pairwise_similarity")
-    check_2d("b", b, "pairwise_similarity")
-    check_same_dim("a", a, "b", b, "pairwise_similarity")
-    check_like("b", b, "a", a, "pairwise_similarity")
+    check_matrix_pair("a", a, "b", b, "pairwise_similarity")
     return resolve_similarity(similarity).pairwise(a, b)

@@ -12,7 +12,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .checks import check_2d, check_like, check_mask, check_positive, check_positive_int, check_same_dim
+from .checks import (
+    check_mask,
+    check_matrix_pair,
+    check_positive,
+    check_positive_int,
+)
 
 
 def _tile_logits(
@@ -90,10 +95,7 @@ def tiled_negative_lse(
         ``[B]`` (float64 for float64 inputs, else float32); ``-inf`` for rows without negatives.
     """
     where = "tiled_negative_lse"
-    check_2d("q", q, where)
-    check_2d("c", c, where)
-    check_same_dim("q", q, "c", c, where)
-    check_like("c", c, "q", q, where)
+    check_matrix_pair("q", q, "c", c, where)
     check_positive("scale", scale, where)
     check_positive_int("chunk", chunk, where)
     if neg_mask is not None:

@@ -106,6 +106,10 @@ class TrainConfig:
 # Settings that shape the trajectory of a run: a checkpoint resumes only under the same values
 # (max_steps may grow, and logging, checkpointing, progress and device may change).
 _TRAJECTORY_FIELDS = ("lr", "weight_decay", "seed", "mixed_precision", "grad_clip")
+# What a resume reads from checkpoint.pt: a file without them (a best.pt, a bare tensor) is no checkpoint.
+_CHECKPOINT_KEYS = (
+    "model", "optimizer", "scaler", "step", "epoch", "batch_in_epoch", "epoch_rng", "rng", "history", "best", "bad_evals"
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -378,7 +382,7 @@ class Trainer:
 
     def _load(self, path: Path) -> None:
         try:
-            state = load_saved(path, "Trainer", map_location=self.device)
+            state = load_saved(path, "Trainer", keys=_CHECKPOINT_KEYS, map_location=self.device)
         except ValueError as exc:
             raise ValueError(f"{exc} Delete the checkpoint or pass resume=False (--no-resume).") from exc
         fix = "Use a new run_dir, delete the checkpoint, or pass resume=False (--no-resume)."
@@ -580,7 +584,7 @@ class Trainer:
         """Load the weights of the best ``monitor`` value (``run_dir/best.pt``, or kept in memory
         when there is no ``run_dir``) into the model and return it."""
         if self.run_dir is not None and (self.run_dir / "best.pt").exists():
-            state = torch.load(self.run_dir / "best.pt", map_location=self.device)
+            state = load_saved(self.run_dir / "best.pt", "Trainer.load_best", map_location=self.device, weights_only=True)
         elif self.best_state is not None:
             state = self.best_state
         else:

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from contrastkit.core import atomic_save, data_root, load_saved, plot_embeddings, read_csv
+from contrastkit.core import atomic_save, data_root, load_saved, plot_embeddings, read_csv, read_json
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import from_pandas, load_planetoid, synthetic_graph
@@ -104,21 +104,48 @@ def _train(args: argparse.Namespace) -> None:
     print(f"Metrics, embeddings.pt / .png, assignments.csv, checkpoint and curves are in {args.run_dir}/")
 
 
+def read_assignments(path: Path, data: Data) -> Tensor:
+    """The ``cluster`` column of an ``assignments.csv`` written by ``graph train``, in the graph's node
+    order: rows are matched by their ``node`` id, so a reordered file scores the same."""
+    where = "graph evaluate"
+    table = read_csv(path, where, dtype={"node": str})
+    missing = [c for c in ("node", "cluster") if c not in table.columns]
+    if missing:
+        raise ValueError(f"{where}: {path} has no column {missing}; columns are {list(table.columns)[:10]}.")
+    nodes = [str(node) for node in (getattr(data, "node_names", None) or range(data.num_nodes))]
+    if table["node"].duplicated().any() or set(table["node"]) != set(nodes):
+        raise ValueError(
+            f"{where}: {path} must list each of the graph's {len(nodes)} nodes once; it has {len(table)} rows "
+            f"for {table['node'].nunique()} distinct nodes."
+        )
+    clusters = table.set_index("node")["cluster"].reindex(nodes)
+    if not pd.api.types.is_integer_dtype(clusters):
+        raise ValueError(f"{where}: {path}: cluster must hold an integer id per node; got {clusters.dtype} values.")
+    return torch.tensor(clusters.to_numpy())
+
+
 def _evaluate(args: argparse.Namespace) -> None:
     missing = [name for name in ("graph_run.json", "embeddings.pt") if not (args.run_dir / name).exists()]
     if missing:
         raise SystemExit(
             f"{args.run_dir} has no {' or '.join(missing)}; run `contrastkit graph train --run-dir {args.run_dir}` first."
         )
-    run = json.loads((args.run_dir / "graph_run.json").read_text())
+    run = read_json(args.run_dir / "graph_run.json", "graph evaluate", keys=("data", "seed", "assignment_source"))
     data = _data(run["data"], run["seed"])
     embeddings = load_saved(args.run_dir / "embeddings.pt", "graph evaluate", weights_only=True)
+    if not isinstance(embeddings, Tensor) or embeddings.dim() != 2 or not embeddings.is_floating_point():
+        raise SystemExit(
+            f"{args.run_dir / 'embeddings.pt'} is not a float embedding matrix [N, D]; got "
+            f"{type(embeddings).__name__} {tuple(getattr(embeddings, 'shape', ()))}."
+        )
     if embeddings.shape[0] != data.num_nodes:
         raise SystemExit(
             f"{args.run_dir}: {embeddings.shape[0]} embeddings for a graph of {data.num_nodes} nodes."
         )
+    if not bool(torch.isfinite(embeddings).all()):
+        raise SystemExit(f"{args.run_dir / 'embeddings.pt'} holds NaN or inf embeddings.")
     path = args.run_dir / "assignments.csv"
-    assignments = torch.tensor(pd.read_csv(path)["cluster"].to_numpy()) if path.exists() else None
+    assignments = read_assignments(path, data) if path.exists() else None
     print(json.dumps(report(data, embeddings, assignments, run["assignment_source"], run["seed"]), indent=2))
 
 

@@ -147,6 +147,8 @@ def from_pandas(
     for col in (source, target):
         if col not in edges.columns:
             raise ValueError(f"{where}: edge table has no column {col!r}; columns are {list(edges.columns)}.")
+    if edges.empty:  # graph contrast needs neighbourhoods: an empty edge file is a mistake, not a graph
+        raise ValueError(f"{where}: the edge table has no rows; a graph without edges has no neighbourhoods to contrast.")
     if not features.index.is_unique:
         raise ValueError(f"{where}: features.index must list each node once; it has duplicates.")
     codes = encode_ids(features.index.to_numpy())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from contrastkit.core import data_root
+from contrastkit.core import data_root, read_json
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import build_sequences, leave_one_out, read_movielens, read_recbole_inter, synthetic_interactions
@@ -50,7 +50,7 @@ def _train(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     model, config, saved = load(Path(args.run_dir) / "model.pt", device=args.device)
-    train_info = json.loads((Path(args.run_dir) / "results.json").read_text())
+    train_info = read_json(Path(args.run_dir) / "results.json", "recsys evaluate", keys=("data", "min_interactions"))
     data_name = args.data or train_info["data"]
     data = build_sequences(resolve_data(data_name), min_interactions=train_info["min_interactions"])
     if list(data.item_ids[1:]) != list(saved.item_ids[1:]):

@@ -58,6 +58,12 @@ def check_interactions(frame: pd.DataFrame, where: str = "recsys") -> None:
             f"{where}: timestamps must be numbers or datetimes (strings would sort as text); column dtype is "
             f"{stamps.dtype}, {shown}. Convert with pd.to_numeric or pd.to_datetime first."
         )
+    if pd.api.types.is_numeric_dtype(stamps) and not np.isfinite(stamps.to_numpy(dtype=np.float64)).all():
+        bad = stamps[~np.isfinite(stamps.to_numpy(dtype=np.float64))]
+        raise ValueError(
+            f"{where}: timestamps must be finite (an infinite one sorts first or last); rows {bad.index[:5].tolist()} "
+            f"hold {bad.head(5).tolist()}."
+        )
 
 
 def read_movielens(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -97,6 +103,9 @@ def read_recbole_inter(path: str | os.PathLike[str]) -> pd.DataFrame:
                 "like 'user_id:token'. Is this a RecBole .inter file?"
             )
         names[col] = name
+    repeated = sorted({name for name in names.values() if list(names.values()).count(name) > 1})
+    if repeated:
+        raise ValueError(f"read_recbole_inter: {path}: header fields {repeated} appear more than once (with different types).")
     frame = frame.rename(columns=names)
     if "timestamp" in frame.columns:
         # The file is read as text; a time field that does not parse is reported by line.

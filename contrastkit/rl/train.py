@@ -40,6 +40,7 @@ from contrastkit.core import (
     atomic_save,
     check_same_settings,
     load_saved,
+    read_json,
     rng_state,
     seed_everything,
     set_rng_state,
@@ -192,10 +193,13 @@ def load_agent(run_dir: Path) -> tuple[RLConfig, CurlSAC | CurlDQN]:
             raise FileNotFoundError(
                 f"load_agent: {path} is missing; is {run_dir} a `contrastkit rl train` run?"
             )
-    raw = json.loads(config_path.read_text())
+    raw = read_json(config_path, "load_agent", keys=("algo", "net_arch"))
     config = RLConfig(**{**raw, "net_arch": tuple(raw["net_arch"])})
     cls = _AGENTS[config.algo][0]
-    return config, cls.load(model_path, device=config.device)
+    try:
+        return config, cls.load(model_path, device=config.device)
+    except (AssertionError, ValueError, KeyError, RuntimeError, OSError) as exc:  # SB3 asserts on a zip of another kind
+        raise ValueError(f"load_agent: cannot load {model_path} as a {config.algo} model ({type(exc).__name__}: {exc}).") from exc
 
 
 # What a resumed run may change: its budget, its evaluation, where it runs, how often it checkpoints, the bar.

@@ -42,6 +42,9 @@ def load_columns(path: Path, file_format: str, method: Method) -> list[list[str]
         if not supervised:
             return frame_columns(table, ["sentence"])
         names = ["anchor", "positive"] + (["negative"] if "negative" in table.columns else [])
+        unknown = [c for c in table.columns if c not in names]
+        if unknown:  # a misspelt "negative" would train without the hard negatives
+            raise ValueError(f"--format pairs: {path} has columns {unknown} besides anchor, positive[, negative].")
         return frame_columns(table, names)
     raise ValueError(f"--format must be one of {FORMATS}; got {file_format!r}.")
 

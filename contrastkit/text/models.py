@@ -44,7 +44,10 @@ def load_model(
             f"load_model: {str(folder)!r} is not a local folder. contrastkit never downloads models; pass a "
             "folder saved with SentenceTransformer.save, or None for the bundled all-MiniLM-L6-v2."
         )
-    model = SentenceTransformer(str(folder), device=device, local_files_only=True)
+    try:
+        model = SentenceTransformer(str(folder), device=device, local_files_only=True)
+    except Exception as exc:  # a damaged folder fails deep in transformers / safetensors / json, often unnamed
+        raise ValueError(f"load_model: cannot load a model from {folder} ({type(exc).__name__}: {exc}).") from exc
     if max_seq_length is not None:
         if max_seq_length < 2:
             raise ValueError(f"load_model: max_seq_length must be >= 2; got {max_seq_length}.")

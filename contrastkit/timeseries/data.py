@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import gzip
 import math
+import pickle
 import warnings
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,7 +131,10 @@ def load_signal(value: object, base: Path | None = None) -> np.ndarray:
         if not path.exists():
             raise ValueError(f"load_signal: signal file {path} does not exist; fix the 'signal' column.")
         if path.suffix == ".npy":
-            arr = np.load(path)
+            try:
+                arr = np.load(path)
+            except (ValueError, OSError, EOFError) as error:  # truncated, pickled or not an .npy at all
+                raise ValueError(f"load_signal: cannot read {path} ({type(error).__name__}: {error}).") from error
         elif path.suffix in (".csv", ".parquet"):
             table = read_csv(path, "load_signal") if path.suffix == ".csv" else pd.read_parquet(path)
             _check_channel_columns(list(table.columns), f"load_signal ({path.name})")
@@ -396,16 +401,28 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise ValueError(f"read_recordings: {path} does not exist.")
     if path.suffix == ".npz":
-        with np.load(path, allow_pickle=True) as z:
-            missing = [k for k in ("signals", "patient_id", "trial_id") if k not in z]
-            if missing:
-                raise ValueError(f"read_recordings: {path.name} lacks arrays {missing}; it has {list(z.keys())}.")
-            df = pd.DataFrame({"patient_id": z["patient_id"], "trial_id": z["trial_id"]})
-            df["signal"] = list(z["signals"])
-            if "label" in z:
-                df["label"] = z["label"]
-            if "channels" in z:
-                df.attrs["channels"] = [str(c) for c in z["channels"]]
+        try:
+            arrays = dict(np.load(path, allow_pickle=True))
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
+            raise ValueError(f"read_recordings: cannot read {path} ({type(error).__name__}: {error}).") from error
+        missing = [k for k in ("signals", "patient_id", "trial_id") if k not in arrays]
+        if missing:
+            raise ValueError(f"read_recordings: {path.name} lacks arrays {missing}; it has {list(arrays)}.")
+        lengths = {k: len(arrays[k]) for k in ("signals", "patient_id", "trial_id", "label") if k in arrays}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"read_recordings: {path.name} holds arrays of different lengths {lengths}; one entry per trial.")
+        df = pd.DataFrame({"patient_id": arrays["patient_id"], "trial_id": arrays["trial_id"]})
+        df["signal"] = list(arrays["signals"])
+        if "label" in arrays:
+            df["label"] = arrays["label"]
+        if "channels" in arrays:
+            df.attrs["channels"] = [str(c) for c in arrays["channels"]]
+            counts = {np.shape(s)[0] for s in df["signal"] if np.ndim(s) == 2}
+            if counts and counts != {len(df.attrs["channels"])}:
+                raise ValueError(
+                    f"read_recordings: {path.name} names {len(df.attrs['channels'])} channels but its signals have "
+                    f"{sorted(counts)}."
+                )
         return df
     if path.suffix == ".csv":
         table = read_csv(path, "read_recordings")
@@ -423,6 +440,14 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
     if not channel_cols:
         raise ValueError(f"read_recordings: {path.name} has neither a 'signal' column nor channel columns.")
     _check_channel_columns(channel_cols, path.name)
+    if table.empty:
+        raise ValueError(f"read_recordings: {path.name} has a header but no rows.")
+    text = [c for c in channel_cols if not pd.api.types.is_numeric_dtype(table[c])]
+    if text:  # to_numpy(float32) would fail on the first bad cell without naming the file or column
+        raise ValueError(
+            f"read_recordings: {path.name}: every column but patient_id, trial_id and label is a channel and must be "
+            f"numeric; {text[:5]} are not (e.g. {table[text[0]].dropna().head(3).tolist()})."
+        )
     for col in ("patient_id", "trial_id"):  # groupby would drop these rows and leave a gap in the trial
         if table[col].isna().any():
             raise ValueError(
@@ -444,10 +469,16 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
 
 def _read_uci_trial(path: Path) -> tuple[str, list[str], np.ndarray]:
     """One SMNI_CMI file -> (paradigm, channel names, ``[64, 256]`` microvolts)."""
-    with gzip.open(path, "rt") as f:
-        header = [next(f) for _ in range(4)]
+    try:
+        with gzip.open(path, "rt") as f:
+            header = [f.readline() for _ in range(4)]
+        data = pd.read_csv(path, sep=" ", comment="#", header=None, usecols=[1, 2, 3], names=["t", "ch", "i", "v"],
+                           dtype={"ch": str, "i": np.int64, "v": np.float64})
+    except (OSError, EOFError, ValueError) as error:  # not gzip, truncated, or a cell that is no number
+        raise ValueError(f"read_uci_eeg: cannot read {path} ({type(error).__name__}: {error}).") from error
+    if not header[3].startswith("#") or data.empty:
+        raise ValueError(f"read_uci_eeg: {path} is not an SMNI_CMI trial: no '# <paradigm>, trial' header or no values.")
     paradigm = header[3].lstrip("# ").split(",")[0].strip()
-    data = pd.read_csv(path, sep=" ", comment="#", header=None, usecols=[1, 2, 3], names=["t", "ch", "i", "v"])
     names = list(pd.unique(data["ch"]))
     length = int(data["i"].max()) + 1
     if len(data) != len(names) * length:

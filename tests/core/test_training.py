@@ -140,6 +140,27 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         Trainer(make_model(), step, batches, config(tmp_path, 4))
 
 
+def test_a_file_that_is_no_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    # A bare tensor, or a checkpoint missing entries, was an AttributeError / KeyError from inside _load.
+    torch.save(torch.zeros(3), tmp_path / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"Trainer: .*checkpoint.pt is not the expected file: it lacks \['model'.*resume=False"):
+        Trainer(make_model(), step, batches, config(tmp_path, 4))
+    Trainer(make_model(), step, batches, config(tmp_path / "run", 4)).fit()
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    del state["scaler"]
+    torch.save(state, tmp_path / "run" / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"it lacks \['scaler'\]"):
+        Trainer(make_model(), step, batches, config(tmp_path / "run", 8))
+
+
+def test_load_best_names_a_corrupt_best_pt(tmp_path: Path) -> None:
+    trainer = Trainer(make_model(), step, batches, config(tmp_path, 2, eval_every=1, monitor="acc"),
+                      evaluate=lambda m: {"acc": 1.0}).fit()
+    (tmp_path / "best.pt").write_bytes(b"not weights")
+    with pytest.raises(ValueError, match=r"Trainer.load_best: cannot read .*best.pt"):
+        trainer.load_best()
+
+
 def test_a_checkpoint_of_another_model_is_a_clear_error(tmp_path: Path) -> None:
     Trainer(make_model(), step, batches, config(tmp_path, 4)).fit()
     other = nn.Sequential(nn.Linear(6, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 4))

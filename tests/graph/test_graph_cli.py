@@ -71,6 +71,41 @@ def test_train_saves_embeddings_and_assignments_that_evaluate_scores_again(
         main(["graph", "evaluate", "--run-dir", str(tmp_path / "elsewhere")])
 
 
+def test_evaluate_names_a_damaged_run_dir_and_matches_assignments_by_node(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = "graph train --method pamc --steps 2 --warmup-steps 0 --num-layers 1 --out-channels 8 --hops 2 --no-progress"
+    assert main([*argv.split(), "--run-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["graph", "evaluate", "--run-dir", str(tmp_path)]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    written = pd.read_csv(tmp_path / "assignments.csv")
+    # Reordered rows are matched by node id (they were scored in file order: a silently wrong answer).
+    written.sample(frac=1.0, random_state=0).to_csv(tmp_path / "assignments.csv", index=False)
+    assert main(["graph", "evaluate", "--run-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out) == expected
+    damaged = {
+        "": "assignments.csv is not a readable table",
+        written.rename(columns={"cluster": "clutser"}).to_csv(index=False): r"has no column \['cluster'\]",
+        written.head(100).to_csv(index=False): "must list each of the graph's 2000 nodes once",
+        written.assign(cluster=written["cluster"].astype(str) + "x").to_csv(index=False): "cluster must hold an integer id",
+    }
+    for text, message in damaged.items():
+        (tmp_path / "assignments.csv").write_text(text)
+        with pytest.raises(SystemExit, match=message):
+            main(["graph", "evaluate", "--run-dir", str(tmp_path)])
+    (tmp_path / "assignments.csv").unlink()
+    torch.save({"embeddings": torch.zeros(2000, 8)}, tmp_path / "embeddings.pt")
+    with pytest.raises(SystemExit, match="embeddings.pt is not a float embedding matrix"):
+        main(["graph", "evaluate", "--run-dir", str(tmp_path)])
+    torch.save(torch.full((2000, 8), float("nan")), tmp_path / "embeddings.pt")
+    with pytest.raises(SystemExit, match="embeddings.pt holds NaN or inf"):
+        main(["graph", "evaluate", "--run-dir", str(tmp_path)])
+    (tmp_path / "graph_run.json").write_text("{")
+    with pytest.raises(SystemExit, match="graph evaluate: .*graph_run.json is not a readable JSON file"):
+        main(["graph", "evaluate", "--run-dir", str(tmp_path)])
+
+
 def test_train_reads_an_edge_list_and_a_feature_table(tmp_path: Path) -> None:
     graph = synthetic_graph(60, 3, num_features=4, seed=0)
     names = [f"n{i}" for i in range(graph.num_nodes)]

@@ -84,6 +84,12 @@ def test_from_pandas_names_unknown_nodes() -> None:
         from_pandas(pd.DataFrame({"source": ["a"], "target": ["zz"]}), features)
 
 
+def test_from_pandas_refuses_an_edge_table_without_rows() -> None:
+    features = pd.DataFrame({"f": [1.0, 2.0]}, index=["a", "b"])
+    with pytest.raises(ValueError, match="edge table has no rows"):
+        from_pandas(pd.DataFrame({"source": [], "target": []}), features)
+
+
 def test_load_planetoid_cora_from_a_copy(tmp_path: Path) -> None:
     root = require_data("Planetoid/Cora/raw").parents[1]
     data = load_planetoid(root, "Cora", cache_dir=tmp_path / "cache")

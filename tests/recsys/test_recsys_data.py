@@ -65,6 +65,8 @@ def test_malformed_logs_are_rejected_with_the_fix() -> None:
     # Text timestamps would sort "10" before "9": the log must say what they are.
     with pytest.raises(ValueError, match=r"timestamps must be numbers or datetimes.*\['9', '10', '11', '8'\]"):
         build_sequences(log([(1, "a", "9"), (1, "b", "10"), (1, "c", "11"), (1, "d", "8")]))
+    with pytest.raises(ValueError, match=r"timestamps must be finite.*rows \[1\]"):
+        build_sequences(log([(1, "a", 9.0), (1, "b", float("inf")), (1, "c", 11.0), (1, "d", 8.0)]))
     dated = log([(1, "a", "2024-01-09"), (1, "b", "2024-01-10"), (1, "c", "2024-01-08")])
     dated["timestamp"] = pd.to_datetime(dated["timestamp"])
     data = build_sequences(dated, min_interactions=3)
@@ -126,6 +128,10 @@ def test_malformed_files_are_errors_that_name_the_file_and_line(tmp_path) -> Non
         read_recbole_inter(inter)
     inter.write_bytes(b"user_id:token\titem_id:token\ttimestamp:float\n1\t\xff\xfe\t5\n")
     with pytest.raises(ValueError, match="not a readable table"):
+        read_recbole_inter(inter)
+    # Two fields of one name (was: "The truth value of a Series is ambiguous").
+    inter.write_text("user_id:token\titem_id:token\ttimestamp:float\titem_id:float\n1\t2\t5\t7\n")
+    with pytest.raises(ValueError, match=r"x.inter: header fields \['item_id'\] appear more than once"):
         read_recbole_inter(inter)
 
 

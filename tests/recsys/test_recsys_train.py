@@ -12,7 +12,7 @@ from contrastkit.core import atomic_save
 from contrastkit.recsys.cli import register
 from contrastkit.recsys.data import WindowSampler, build_sequences, leave_one_out, synthetic_interactions
 from contrastkit.recsys.evaluate import evaluate, recommend
-from contrastkit.recsys.train import RecsysConfig, build_model, build_objective, fit, load
+from contrastkit.recsys.train import RecsysConfig, build_model, build_objective, fit, load, save
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +173,14 @@ def test_load_of_a_foreign_or_broken_file_is_a_clear_error(tmp_path) -> None:
     (tmp_path / "broken.pt").write_bytes(b"\x00")
     with pytest.raises(ValueError, match="recsys load: cannot read"):
         load(tmp_path / "broken.pt")
+
+
+def test_evaluate_names_a_damaged_results_json(tmp_path) -> None:
+    config = RecsysConfig(model="sasrec", max_len=10, hidden=16, n_layers=1, n_heads=1)
+    data = build_sequences(synthetic_interactions(n_users=20, n_items=15, seed=0))
+    save(tmp_path / "model.pt", build_model(config, data.n_items), config, data)
+    for text, message in [("{", "results.json is not a readable JSON file"),
+                          ("{}", r"results.json is not the expected file: it lacks \['data', 'min_interactions'\]")]:
+        (tmp_path / "results.json").write_text(text)
+        with pytest.raises(ValueError, match="recsys evaluate: .*" + message):
+            main(["recsys", "evaluate", "--run-dir", str(tmp_path)])

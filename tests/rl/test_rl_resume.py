@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 from pathlib import Path
@@ -180,3 +181,14 @@ def test_a_stopped_run_resumes_bit_for_bit_on_cuda(tmp_path: Path) -> None:
         train_agent(config, tmp_path / "run", callbacks=[StopAt(47, "crash")])
     train_agent(config, tmp_path / "run")
     assert_same_run(tmp_path / "straight", tmp_path / "run")
+
+
+def test_load_agent_names_a_damaged_config_or_model(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{")
+    with open(tmp_path / "model.zip", "wb") as file:
+        np.savez(file, x=np.zeros(2))  # a zip, but no SB3 model
+    with pytest.raises(ValueError, match=r"load_agent: .*config.json is not a readable JSON file"):
+        load_agent(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(dataclasses.asdict(RLConfig(device="cpu"))))
+    with pytest.raises(ValueError, match=r"load_agent: cannot load .*model.zip as a curl-sac model \(AssertionError"):
+        load_agent(tmp_path)

@@ -108,3 +108,16 @@ def test_text_evaluate_scores_a_saved_model_at_its_own_max_seq_length(tmp_path, 
     with pytest.raises(SystemExit, match="recorded"):
         main(["text", "evaluate", "--model", str(tmp_path), "--eval", str(tmp_path / "dev.csv")])
     assert seen[0]["max_seq_length"] is None  # was 32 whatever the model had been trained and saved with
+
+
+def test_pairs_columns_that_would_be_ignored_and_a_damaged_model_folder_are_errors(tmp_path):
+    # A misspelt "negative" column trained sup-simcse without its hard negatives, silently.
+    (tmp_path / "pairs.tsv").write_text("anchor\tpositive\tnegatve\nA.\tB.\tC.\nD.\tE.\tF.\n")
+    with pytest.raises(ValueError, match=r"--format pairs: .*pairs.tsv has columns \['negatve'\] besides anchor"):
+        load_columns(tmp_path / "pairs.tsv", "pairs", "sup-simcse")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "modules.json").write_text("{")  # was a bare JSONDecodeError naming no file
+    (tmp_path / "dev.csv").write_text(STS_LINES)
+    with pytest.raises(SystemExit, match=r"load_model: cannot load a model from .*model \(JSONDecodeError"):
+        main(["text", "evaluate", "--model", str(model), "--eval", str(tmp_path / "dev.csv")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections import Counter
 
 import numpy as np
@@ -197,6 +198,51 @@ def test_read_recordings_refuses_what_would_become_a_wrong_channel_or_a_gap(tmp_
     long.assign(trial_id=1, label=[0, 0, 0, None, 0, 0]).to_csv(tmp_path / "half_labelled.csv", index=False)
     with pytest.raises(ValueError, match="has several labels"):
         read_recordings(tmp_path / "half_labelled.csv")
+
+
+def test_damaged_recording_files_are_errors_that_name_the_file(tmp_path) -> None:
+    sig = np.zeros((2, 2, 6), dtype=np.float32)
+    np.savez(tmp_path / "good.npz", signals=sig, patient_id=["p", "q"], trial_id=[1, 1])
+    whole = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"read_recordings: cannot read .*cut.npz \(BadZipFile"):
+        read_recordings(tmp_path / "cut.npz")
+    np.savez(tmp_path / "short.npz", signals=sig, patient_id=["p"], trial_id=[1])
+    with pytest.raises(ValueError, match=r"short.npz holds arrays of different lengths"):
+        read_recordings(tmp_path / "short.npz")
+    np.savez(tmp_path / "names.npz", signals=sig, patient_id=["p", "q"], trial_id=[1, 1], channels=["Fz", "Cz", "Pz"])
+    with pytest.raises(ValueError, match=r"names.npz names 3 channels but its signals have \[2\]"):
+        read_recordings(tmp_path / "names.npz")
+    np.save(tmp_path / "s.npy", sig[0])
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "s.npy").read_bytes()[:100])
+    pd.DataFrame({"patient_id": ["p"], "trial_id": [1], "signal": ["cut.npy"]}).to_csv(tmp_path / "index.csv", index=False)
+    with pytest.raises(ValueError, match=r"load_signal: cannot read .*cut.npy"):
+        read_recordings(tmp_path / "index.csv")
+    (tmp_path / "long.csv").write_text("patient_id,trial_id,Fz,note\np,1,0.5,eyes open\np,1,x,eyes open\n")
+    with pytest.raises(ValueError, match=r"long.csv: every column .* must be numeric; \['Fz', 'note'\]"):
+        read_recordings(tmp_path / "long.csv")
+    (tmp_path / "header.csv").write_text("patient_id,trial_id,Fz\n")
+    with pytest.raises(ValueError, match="header.csv has a header but no rows"):
+        read_recordings(tmp_path / "header.csv")
+
+
+def test_a_damaged_uci_eeg_file_is_named(tmp_path) -> None:
+    trial = gzip.compress(b"# co2a0000001.rd\n# 120 trials\n# 3.9 msecs uV\n# S1 obj , trial 0\n# FP1 chan 0\n"
+                          + b"".join(b"0 FP1 %d 1.5\n" % i for i in range(4)))
+    subject = tmp_path / "co2a0000001"
+    subject.mkdir()
+    (subject / "co2a0000001.rd.000.gz").write_bytes(trial)
+    assert read_uci_eeg(tmp_path).loc[0, "signal"].shape == (1, 4)
+    for content, message in [
+        (trial[: len(trial) // 2], "cannot read .*rd.000.gz \\(EOFError"),  # truncated
+        (gzip.decompress(trial), "cannot read .*rd.000.gz \\(BadGzipFile"),  # not compressed
+        (b"", ".*rd.000.gz is not an SMNI_CMI trial"),  # was a bare StopIteration
+        (gzip.compress(gzip.decompress(trial).replace(b"1 1.5", b"1 abc")),
+         "cannot read .*rd.000.gz \\(ValueError"),
+    ]:
+        (subject / "co2a0000001.rd.000.gz").write_bytes(content)
+        with pytest.raises(ValueError, match="read_uci_eeg: " + message):
+            read_uci_eeg(tmp_path)
 
 
 def test_read_uci_eeg_real_files() -> None:
