@@ -341,3 +341,38 @@ def test_batches_below_min_pairs_train_on_the_next_item_loss_only(make) -> None:
     assert float(full["cl"]) > 0.0 and float(full["loss"].detach()) > float(full["rec"])
     with pytest.raises(ValueError, match="min_pairs must be >= 2"):
         make(min_pairs=1)
+
+
+def test_mclrec_encoder_loss_is_rec_plus_weighted_cl_plus_beta_meta_in_value_and_gradient() -> None:
+    # Without dropout DuoRec's views are deterministic, so L_enc = L_rec + lambda NCE(z1, z2) + beta M can be
+    # rebuilt from the loop references, M with the augmenters as the meta step left them; the encoder must
+    # receive the gradient of every term (beta M included: the meta step alone trains the augmenters).
+    torch.manual_seed(0)
+    model = SASRec(12, max_len=5, hidden=8, n_heads=2, dropout=0.0)
+    batch = tiny_batch()
+    batch = Batch(batch.inputs, torch.cat([batch.targets[:, :-1], torch.tensor([[1], [1], [2], [2], [3], [4]])], 1),
+                  batch.partner)
+    objective = MCLRec(8, views="duorec", weight=0.3, beta=0.7, reg_weight=0.2, meta_lr=0.05)
+    out = objective(model, batch)
+    (got_grad,) = torch.autograd.grad(out["loss"], model.item_emb.weight)
+
+    b, ids = batch.inputs.shape[0], batch.targets[:, -1]
+    z = model.represent(torch.cat([batch.inputs, batch.partner]))
+    z1, z2 = z[:b], z[b:]
+    for p in objective.augmenters.parameters():
+        p.requires_grad_(False)
+    a1, a2 = objective.augmenters[0](z1), objective.augmenters[1](z2)
+    pairs = ((z1, a2), (z2, a1), (a1, a2))
+    supervised = batch.targets != 0
+    rec = reference_next_item(model.encode(batch.inputs)[supervised].detach(), batch.targets[supervised],
+                              model.item_embeddings().detach(), "ce")
+    cl = reference_two_view(z1.detach(), z2.detach(), 1.0, cosine=False, ids=ids)
+    meta = sum(reference_two_view(x.detach(), y.detach(), 1.0, cosine=False, ids=ids)
+               + 0.2 * reference_margin(x.detach(), y.detach()) for x, y in pairs)
+    assert float(out["loss"].detach()) == pytest.approx(rec + 0.3 * cl + 0.7 * meta, rel=1e-5)
+    assert float(out["cl"]) == pytest.approx(cl, rel=1e-5)
+
+    expected = (SequentialObjective()(model, batch)["loss"] + 0.3 * two_view_info_nce(z1, z2, same_ids=ids)
+                + 0.7 * sum(two_view_info_nce(x, y, same_ids=ids) + 0.2 * margin_regulariser(x, y) for x, y in pairs))
+    (want_grad,) = torch.autograd.grad(expected, model.item_emb.weight)
+    torch.testing.assert_close(got_grad, want_grad, rtol=1e-4, atol=1e-6)

@@ -38,6 +38,27 @@ def test_curl_loss_matches_the_loop_reference(batch: int, dim: int, init: str) -
     assert got.item() == pytest.approx(reference_curl_loss(q, k, sim.W.detach()), rel=1e-5, abs=1e-5)
 
 
+def test_forward_contrasts_the_query_with_the_key_encoder_on_a_second_random_view() -> None:
+    # forward draws one fresh view for the key encoder: with the same RNG state, that is the view
+    # aux.augment draws, and the loss is the loop reference on the key encoder's features of it.
+    aux = CurlAuxiliary(_encoder(), 16, crop_size=20, w_init="random")
+    with torch.no_grad():
+        for p in aux.key_encoder.parameters():  # the key encoder is no longer the online one
+            p.add_(0.05 * torch.randn_like(p))
+    obs = torch.randint(0, 256, (8, 3, 24, 24), dtype=torch.uint8)
+    query = torch.randn(8, 16)
+    torch.manual_seed(1)
+    got = aux(query, obs)
+    torch.manual_seed(1)
+    view = aux.augment(obs)
+    assert not torch.equal(view, obs[:, :, 2:22, 2:22])  # a random crop, not the center one
+    with torch.no_grad():
+        key = aux.key_encoder(view)
+    assert got.item() == pytest.approx(reference_curl_loss(query, key, aux.similarity.W.detach()), rel=1e-5)
+    torch.manual_seed(1)
+    assert aux(query, obs).requires_grad  # W is trained through the loss
+
+
 def test_curl_loss_gradients_pass_gradcheck() -> None:
     torch.manual_seed(0)
     sim = BilinearSimilarity(3, init="random").double()
@@ -80,7 +101,18 @@ def test_views_are_independent_crops_of_the_training_size() -> None:
     assert a.shape == (8, 3, 20, 20) and a.dtype == torch.uint8
     assert not torch.equal(a, b)
     shift = CurlAuxiliary(_encoder(), 16, crop_size=20, augmentation="shift", shift_pad=2)
-    assert shift.augment(obs).shape == (8, 3, 20, 20)
+    torch.manual_seed(0)
+    shifted = shift.augment(obs)
+    assert shifted.shape == (8, 3, 20, 20) and shifted.dtype == torch.uint8
+    # DrQ: the 20 x 20 center crop, edge-padded by 2, seen through a 20 x 20 window at an offset in [0, 4]^2.
+    padded = np.pad(obs[:, :, 2:22, 2:22].numpy(), ((0, 0), (0, 0), (2, 2), (2, 2)), mode="edge")
+    offsets = []
+    for b in range(8):
+        found = [(t, left) for t in range(5) for left in range(5)
+                 if np.array_equal(shifted[b].numpy(), padded[b, :, t : t + 20, left : left + 20])]
+        assert found, f"sample {b} is not a shift of its center crop"
+        offsets.append(found[0])
+    assert any(o != (2, 2) for o in offsets), "every sample left unshifted"
     plain = CurlAuxiliary(_encoder(), 16, crop_size=20, augmentation="none")
     assert torch.equal(plain.augment(obs), obs[:, :, 2:22, 2:22])  # the center crop, every time
 

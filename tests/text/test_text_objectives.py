@@ -18,6 +18,7 @@ from contrastkit.text import (
     embed,
     inverse_propensity_weights,
     load_model,
+    objectives,
     token_dice,
 )
 
@@ -285,6 +286,41 @@ def test_esimcse_updates_the_momentum_copy_and_queue_only_while_training():
     after = next(loss_fn.momentum_encoder.parameters())
     assert torch.allclose(after, 0.5 * before + 0.5 * online.detach(), atol=1e-6)
     assert len(loss_fn.queue) == 6  # capacity reached: the oldest keys were replaced
+
+
+def test_esimcse_forward_contrasts_repeated_positives_with_the_queue_before_this_batch(monkeypatch):
+    # The loss of a step: anchors h, word-repetition positives h+ and the keys queued by *earlier* steps
+    # (MoCo's order: this step's keys are enqueued after its loss). The submodules run in eval mode (no
+    # dropout, so the encoder is deterministic) while the model itself is in train mode (the queue updates).
+    model = load_model(max_seq_length=32, device="cpu")
+    model.train()
+    for module in list(model.modules())[1:]:
+        module.eval()
+    features = model.preprocess(SENTENCES)
+    with torch.no_grad():
+        h = embed(model, features).double()
+        assert torch.equal(h, embed(model, features).double())
+    seen, real_repetition = [], objectives.word_repetition
+
+    def spy(*args, **kwargs):
+        seen.append(real_repetition(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(objectives, "word_repetition", spy)
+    loss_fn = ESimCSELoss(model, 0.1, repetition_rate=1.0, queue_size=8)
+    torch.manual_seed(0)
+    for step in range(2):
+        queued = loss_fn.queue.negatives().detach().double().clone()
+        assert queued.shape[0] == 4 * step
+        if step:  # the previous step's original sentences under the momentum copy (equal to the model here)
+            torch.testing.assert_close(queued, h, rtol=1e-5, atol=1e-6)
+        loss = loss_fn([features], None)
+        (repeated,) = seen[step:]
+        assert repeated["input_ids"].shape != features["input_ids"].shape  # tokens were repeated
+        with torch.no_grad():
+            h_plus = embed(model, repeated).double()
+        assert float(loss.detach()) == pytest.approx(reference_simcse(h, h_plus, queued, tau=0.1), rel=1e-4)
+    assert float(loss.detach()) != pytest.approx(reference_simcse(h, h_plus, None, tau=0.1), rel=1e-4)
 
 
 def test_the_frozen_copies_receive_no_gradient_and_are_not_optimised(model):

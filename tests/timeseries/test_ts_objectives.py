@@ -210,6 +210,26 @@ def test_comet_is_the_weighted_sum_of_active_levels() -> None:
     torch.testing.assert_close(only["loss"], only["sample"] + 2.0 * only["trial"])
 
 
+def test_comet_passes_its_temperatures_scales_and_ids_to_the_right_levels() -> None:
+    # Non-default temperatures and max_scales, and trial and patient weighted and grouped differently,
+    # so a level run at its function's default, or on the other level's ids, gives another value.
+    z1, z2 = views(b=6, t=8)
+    trial, patient = [0, 0, 1, 1, 2, 2], [0, 0, 0, 0, 1, 1]
+    weights = LevelWeights(observation=0.2, sample=0.3, trial=0.4, patient=0.1)
+    comet = COMET(weights, observation_temperature=0.5, temperature=0.3, max_scales=2)
+    out = comet(z1, z2, torch.tensor(trial), torch.tensor(patient))
+    expected = {
+        "observation": reference_observation(z1, z2, 0.5, max_scales=2),
+        "sample": reference_sample(z1, z2, 0.3),
+        "trial": reference_group(z1, z2, trial, 0.3),
+        "patient": reference_group(z1, z2, patient, 0.3),
+    }
+    for level, value in expected.items():
+        assert out[level].item() == pytest.approx(value, rel=1e-6), level
+    total = sum(getattr(weights, level) * value for level, value in expected.items())
+    assert out["loss"].item() == pytest.approx(total, rel=1e-6)
+
+
 def test_level_weights_rules() -> None:
     assert LevelWeights() == LevelWeights(0.25, 0.25, 0.25, 0.25)
     assert LevelWeights.equal(["sample", "observation"]) == LevelWeights(0.5, 0.5, 0.0, 0.0)
