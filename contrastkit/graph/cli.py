@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,7 @@ def _train(args: argparse.Namespace) -> None:
     args.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_save(result.embeddings, args.run_dir / "embeddings.pt")
     if result.assignments is not None:
-        nodes = getattr(data, "node_names", None) or range(data.num_nodes)  # the feature table's ids, else 0..N-1
-        pd.DataFrame({"node": nodes, "cluster": result.assignments.numpy()}).to_csv(
+        pd.DataFrame({"node": node_ids(data), "cluster": result.assignments.numpy()}).to_csv(
             args.run_dir / "assignments.csv", index=False
         )
     colourings = {name: groups for name, groups in (("label", data.y), ("cluster", result.assignments)) if groups is not None}
@@ -104,6 +104,12 @@ def _train(args: argparse.Namespace) -> None:
     print(f"Metrics, embeddings.pt / .png, assignments.csv, checkpoint and curves are in {args.run_dir}/")
 
 
+def node_ids(data: Data) -> Sequence[object]:
+    """The ``node`` column of ``assignments.csv``: the feature table's ids (``--features``), else 0..N-1."""
+    names: list[str] | None = getattr(data, "node_names", None)
+    return names if names is not None else range(data.num_nodes)
+
+
 def read_assignments(path: Path, data: Data) -> Tensor:
     """The ``cluster`` column of an ``assignments.csv`` written by ``graph train``, in the graph's node
     order: rows are matched by their ``node`` id, so a reordered file scores the same."""
@@ -112,7 +118,7 @@ def read_assignments(path: Path, data: Data) -> Tensor:
     missing = [c for c in ("node", "cluster") if c not in table.columns]
     if missing:
         raise ValueError(f"{where}: {path} has no column {missing}; columns are {list(table.columns)[:10]}.")
-    nodes = [str(node) for node in (getattr(data, "node_names", None) or range(data.num_nodes))]
+    nodes = [str(node) for node in node_ids(data)]
     if table["node"].duplicated().any() or set(table["node"]) != set(nodes):
         raise ValueError(
             f"{where}: {path} must list each of the graph's {len(nodes)} nodes once; it has {len(table)} rows "
