@@ -341,6 +341,9 @@ class InfoNCE(nn.Module):
         super().__init__()
         check_temperature(temperature, type(self).__name__)
         check_reduction(reduction, type(self).__name__)
+        # A misspelt similarity or a bad chunk size fails here, not at the first batch of a long run.
+        resolve_similarity(similarity)
+        check_positive_int("chunk_size", chunk_size, type(self).__name__, optional=True)
         if gather_distributed:
             check_distributed_available(type(self).__name__)
         self.temperature = float(temperature)

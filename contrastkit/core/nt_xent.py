@@ -160,6 +160,7 @@ class NTXent(nn.Module):
     ) -> None:
         super().__init__()
         check_temperature(temperature, type(self).__name__)
+        check_positive_int("chunk_size", chunk_size, type(self).__name__, optional=True)
         if gather_distributed:
             check_distributed_available(type(self).__name__)
         self.temperature = float(temperature)

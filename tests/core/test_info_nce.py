@@ -245,3 +245,16 @@ def test_under_autocast_a_float32_queue_may_meet_half_precision_queries() -> Non
         loss = info_nce(q.bfloat16(), k.bfloat16(), queue)
     assert torch.isfinite(loss)
     assert float(loss) == pytest.approx(float(info_nce(q, k, queue)), abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: InfoNCE(similarity="cosin"), "similarity must be"),
+        (lambda: InfoNCE(chunk_size=0), "InfoNCE: chunk_size"),
+        (lambda: InfoNCE(similarity=3), "similarity must be a name"),  # type: ignore[arg-type]
+    ],
+)
+def test_the_module_refuses_bad_settings_when_built_not_at_the_first_batch(build, message) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        build()

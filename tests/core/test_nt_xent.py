@@ -95,3 +95,5 @@ def test_bad_input() -> None:
         nt_xent(torch.randn(4, 3), torch.randn(4, 2))
     with pytest.raises(ValueError, match="temperature"):
         NTXent(temperature=0)
+    with pytest.raises(ValueError, match="NTXent: chunk_size"):  # when built, not at the first batch
+        NTXent(chunk_size=-1)
