@@ -57,12 +57,10 @@ def ranking_metrics(ranks: Tensor, ks: Sequence[int] = KS) -> dict[str, float]:
         raise ValueError("ranking_metrics: ranks must be 0-based integer ranks (>= 0).")
     if not ks or any(int(k) != k or k < 1 for k in ks):
         raise ValueError(f"ranking_metrics: ks must be positive integers; got {list(ks)}.")
-    ranks = ranks.double()
     out: dict[str, float] = {}
     for k in ks:
-        hit = ranks < k
-        out[f"hr@{k}"] = float(hit.double().mean())
-        out[f"ndcg@{k}"] = float((hit.double() / torch.log2(ranks + 2)).mean())
+        out[f"hr@{k}"] = float((ranks < k).double().mean())
+        out[f"ndcg@{k}"] = float(per_user_ndcg(ranks, int(k)).mean())
     return out
 
 
