@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 # Real datasets live beside the checkout (../shared/data) or at $CONTRASTKIT_DATA, never in the package.
 SHARED_DATA = data_root()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _scratch_tempdir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Point ``tempfile`` at pytest's own temporary folder: SB3's ``learn()`` without a logger makes an
+    empty ``SB3-<time>`` folder and PyG writes a module per conv class in the system temp folder; pytest
+    prunes its folders, /tmp would keep them."""
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
 
 
 # find_spec, not importorskip: importing dm_control before make_pixel_env sets MUJOCO_GL would pick GLFW.
