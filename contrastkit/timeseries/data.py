@@ -119,6 +119,36 @@ def _check_channel_columns(columns: Sequence[object], where: str) -> None:
         )
 
 
+RESERVED_COLUMNS = ("patient_id", "trial_id", "label")
+
+
+def _check_no_trial_constants(table: pd.DataFrame, channel_cols: Sequence[object], where: str) -> None:
+    """Refuse a long table's channel column that is really per-trial metadata: a misspelt ``label``
+    ("Label", "labels", "diagnosis"...) would otherwise be read as a channel, and the trials would
+    lose their labels without a word. A signal varies within a trial; a column of whole numbers
+    that never does, but differs between trials, is a label or an id. (A channel that is constant
+    over the whole file, e.g. a dead electrode, is left alone.)"""
+    near = [str(c) for c in channel_cols if str(c).strip().lower().rstrip("s") in RESERVED_COLUMNS]
+    if near:
+        raise ValueError(
+            f"read_recordings: {where}: columns {near} look like {list(RESERVED_COLUMNS)} misspelt; "
+            "every other column is read as a channel. Rename them exactly, or drop them."
+        )
+    values = table[list(channel_cols)]
+    grouped = values.groupby([table["patient_id"], table["trial_id"]], sort=False)
+    if grouped.ngroups < 2:
+        return
+    within = (grouped.max() == grouped.min()).all()
+    between = values.nunique() > 1
+    whole = (values.fillna(0) % 1 == 0).all()
+    meta = [str(c) for c in values.columns[(within & between & whole).to_numpy()]]
+    if meta:
+        raise ValueError(
+            f"read_recordings: {where}: columns {meta[:5]} hold one whole number per trial, which differs "
+            "between trials: a label or an id, not a signal. Name a label column 'label', drop ids."
+        )
+
+
 def load_signal(value: object, base: Path | None = None) -> np.ndarray:
     """A ``[C, T]`` float32 array from an array or a path (``.npy``, ``.csv``, ``.parquet``).
 
@@ -393,9 +423,11 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
       table's folder), resolved to arrays here.
     * ``.csv`` / ``.parquet`` *long* table: one row per time step with ``patient_id``, ``trial_id``,
       optional ``label`` and one numeric column per channel; rows keep their order within a trial.
+      A column that looks like per-trial metadata (a near-miss of ``label``/``patient_id``/``trial_id``,
+      or whole numbers constant within each trial but not across trials) is refused, not read as a channel.
 
     Raises:
-        ValueError: on an unknown suffix or missing columns.
+        ValueError: on an unknown suffix, missing columns, or a metadata column among the channels.
     """
     path = Path(path)
     if not path.exists():
@@ -436,7 +468,7 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
     if "signal" in table.columns:
         table["signal"] = [load_signal(v, path.parent) for v in table["signal"]]
         return table
-    channel_cols = [c for c in table.columns if c not in ("patient_id", "trial_id", "label")]
+    channel_cols = [c for c in table.columns if c not in RESERVED_COLUMNS]
     if not channel_cols:
         raise ValueError(f"read_recordings: {path.name} has neither a 'signal' column nor channel columns.")
     _check_channel_columns(channel_cols, path.name)
@@ -454,6 +486,7 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
                 f"read_recordings: {path.name} has rows without a {col} (table rows "
                 f"{table.index[table[col].isna()][:5].tolist()})."
             )
+    _check_no_trial_constants(table, channel_cols, path.name)
     rows = []
     for (pid, tid), g in table.groupby(["patient_id", "trial_id"], sort=False):
         row = {"patient_id": pid, "trial_id": tid, "signal": g[channel_cols].to_numpy(dtype=np.float32).T}

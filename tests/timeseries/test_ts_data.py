@@ -200,6 +200,24 @@ def test_read_recordings_refuses_what_would_become_a_wrong_channel_or_a_gap(tmp_
         read_recordings(tmp_path / "half_labelled.csv")
 
 
+def test_a_misspelt_label_column_is_an_error_not_a_channel(tmp_path) -> None:
+    trials = [("p", 1, 0), ("p", 2, 0), ("q", 1, 1)]
+    long = pd.concat(
+        pd.DataFrame({"patient_id": p, "trial_id": t, "Fz": np.sin(np.arange(6.0) + i), "Cz": np.zeros(6), "y": y})
+        for i, (p, t, y) in enumerate(trials)
+    )
+    for name in ("Label", "labels", " trial_ID"):
+        long.rename(columns={"y": name}).to_csv(tmp_path / "named.csv", index=False)
+        with pytest.raises(ValueError, match=rf"columns \['{name}'\] look like .* misspelt"):
+            read_recordings(tmp_path / "named.csv")
+    long.rename(columns={"y": "diagnosis"}).to_csv(tmp_path / "diagnosis.csv", index=False)
+    with pytest.raises(ValueError, match=r"columns \['diagnosis'\] hold one whole number per trial"):
+        read_recordings(tmp_path / "diagnosis.csv")
+    # The dead electrode Cz (0 everywhere) and a label that is the same for every trial stay channels.
+    long.assign(y=1).rename(columns={"y": "ref"}).to_csv(tmp_path / "flat.csv", index=False)
+    assert read_recordings(tmp_path / "flat.csv").attrs["channels"] == ["Fz", "Cz", "ref"]
+
+
 def test_damaged_recording_files_are_errors_that_name_the_file(tmp_path) -> None:
     sig = np.zeros((2, 2, 6), dtype=np.float32)
     np.savez(tmp_path / "good.npz", signals=sig, patient_id=["p", "q"], trial_id=[1, 1])
