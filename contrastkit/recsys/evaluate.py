@@ -69,7 +69,7 @@ def _exclude_items(scores: Tensor, targets: Tensor, items: Sequence[np.ndarray])
     rows = np.concatenate([np.full(len(h), i, dtype=np.int64) for i, h in enumerate(items)])
     cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in items]) - 1
     if cols.size and (cols.min() < 0 or cols.max() >= scores.shape[1]):
-        raise ValueError(f"evaluate: exclude holds item indices outside 1..{scores.shape[1]}.")
+        raise ValueError(f"split_ranks: exclude holds item indices outside 1..{scores.shape[1]}.")
     target_score = scores.gather(1, (targets - 1)[:, None])  # (b, 1)
     where = (torch.as_tensor(rows, device=scores.device), torch.as_tensor(cols, device=scores.device))
     scores = scores.index_put(where, scores.new_tensor(float("-inf")))
@@ -108,10 +108,10 @@ def split_ranks(
             user's history, RecBole's full-sort protocol.
     """
     if split.inputs.shape[0] == 0:
-        raise ValueError("evaluate: the split has no users.")
+        raise ValueError("split_ranks: the split has no users.")
     if exclude is not None and len(exclude) != split.inputs.shape[0]:
-        raise ValueError(f"evaluate: exclude has {len(exclude)} users but the split {split.inputs.shape[0]}.")
-    _check_item_range(model, "evaluate", split.inputs, split.targets)
+        raise ValueError(f"split_ranks: exclude has {len(exclude)} users but the split {split.inputs.shape[0]}.")
+    _check_item_range(model, "split_ranks", split.inputs, split.targets)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
