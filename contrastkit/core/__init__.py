@@ -16,7 +16,7 @@ from .memory import MemoryQueue, MomentumEncoder, momentum_update
 from .negatives import encode_ids, gather_rows, group_mask, mix_hard_negatives, topk_hard_negatives
 from .nt_xent import NTXent, nt_xent
 from .pairwise_losses import margin_contrastive, n_pair, pair_distance, triplet
-from .paths import data_root, read_csv, read_json
+from .paths import data_root, read_csv, read_json, saved_settings
 from .plots import plot_embeddings, principal_components
 from .proto_nce import estimate_concentration, proto_nce
 from .similarity import (
@@ -97,6 +97,7 @@ __all__ = [
     "resolve_device",
     "resolve_similarity",
     "rng_state",
+    "saved_settings",
     "seed_everything",
     "set_rng_state",
     "supcon",

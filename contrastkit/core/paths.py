@@ -4,13 +4,16 @@ benchmarks and the tests."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
+
+Settings = TypeVar("Settings")
 
 
 def data_root() -> Path:
@@ -48,3 +51,22 @@ def read_json(path: str | os.PathLike[str], where: str, *, keys: Sequence[str] =
     if missing:
         raise ValueError(f"{where}: {path} is not the expected file: it lacks {missing}.")
     return value
+
+
+def saved_settings(cls: type[Settings], values: Mapping[str, Any], path: str | os.PathLike[str], where: str) -> Settings:
+    """``cls(**values)`` for the settings dataclass stored in a saved run, with a field this version
+    does not have (a file from another version) or a value ``cls`` refuses (a hand-edited file)
+    reported as a ValueError naming ``path`` and ``where``, instead of a bare TypeError."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"saved_settings: {cls!r} is not a dataclass.")
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{where}: {path} holds {type(values).__name__} settings, not a mapping.")
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(
+            f"{where}: {path} holds settings {unknown} that {cls.__name__} does not have (written by another version?)."
+        )
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {path} holds settings that {cls.__name__} refuses ({error}).") from error

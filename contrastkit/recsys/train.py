@@ -18,7 +18,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from contrastkit.core import TrainConfig, Trainer, atomic_save, data_fingerprint, load_saved, resolve_device
+from contrastkit.core import (
+    TrainConfig,
+    Trainer,
+    atomic_save,
+    data_fingerprint,
+    load_saved,
+    resolve_device,
+    saved_settings,
+)
 from contrastkit.core.checks import check_temperature
 
 from .data import LeaveOneOut, SequenceData, WindowSampler
@@ -253,8 +261,11 @@ def load(path: str | os.PathLike[str], device: str = "cpu") -> tuple[SASRec, Rec
     if not path.exists():
         raise FileNotFoundError(f"load: {path} does not exist; train first (contrastkit recsys train --run-dir ...).")
     state = load_saved(path, "recsys load", keys=("model", "config", "item_ids", "user_ids"), map_location=device)
-    config = RecsysConfig(**state["config"])
+    config = saved_settings(RecsysConfig, state["config"], path, "recsys load")
     data = SequenceData(sequences=[], item_ids=state["item_ids"], user_ids=state["user_ids"])
     model = build_model(config, data.n_items)
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as error:  # torch lists every mismatched tensor, but not the file
+        raise ValueError(f"recsys load: {path}'s weights do not fit its settings ({error}).") from error
     return model.to(device).eval(), config, data

@@ -42,6 +42,7 @@ from contrastkit.core import (
     load_saved,
     read_json,
     rng_state,
+    saved_settings,
     seed_everything,
     set_rng_state,
 )
@@ -194,7 +195,8 @@ def load_agent(run_dir: Path) -> tuple[RLConfig, CurlSAC | CurlDQN]:
                 f"load_agent: {path} is missing; is {run_dir} a `contrastkit rl train` run?"
             )
     raw = read_json(config_path, "load_agent", keys=("algo", "net_arch"))
-    config = RLConfig(**{**raw, "net_arch": tuple(raw["net_arch"])})
+    net_arch = tuple(raw["net_arch"]) if isinstance(raw["net_arch"], list) else raw["net_arch"]  # JSON has no tuples
+    config = saved_settings(RLConfig, {**raw, "net_arch": net_arch}, config_path, "load_agent")
     cls = _AGENTS[config.algo][0]
     try:
         return config, cls.load(model_path, device=config.device)

@@ -173,6 +173,15 @@ def test_load_of_a_foreign_or_broken_file_is_a_clear_error(tmp_path) -> None:
     (tmp_path / "broken.pt").write_bytes(b"\x00")
     with pytest.raises(ValueError, match="recsys load: cannot read"):
         load(tmp_path / "broken.pt")
+    config = RecsysConfig(model="sasrec", max_len=10, hidden=16, n_layers=1, n_heads=1)
+    data = build_sequences(synthetic_interactions(n_users=20, n_items=15, seed=0))
+    save(tmp_path / "model.pt", build_model(config, data.n_items), config, data)
+    state = torch.load(tmp_path / "model.pt", weights_only=False)
+    for edit, message in [({"cl_weight_decay": 0.1}, r" holds settings \['cl_weight_decay'\] that RecsysConfig does not have"),
+                          ({"hidden": 32}, r"'s weights do not fit its settings \(.*size mismatch for item_emb")]:
+        atomic_save({**state, "config": {**state["config"], **edit}}, tmp_path / "edited.pt")
+        with pytest.raises(ValueError, match=r"(?s)recsys load: .*edited.pt" + message):
+            load(tmp_path / "edited.pt")
 
 
 def test_evaluate_names_a_damaged_results_json(tmp_path) -> None:

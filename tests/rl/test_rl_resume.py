@@ -192,3 +192,9 @@ def test_load_agent_names_a_damaged_config_or_model(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps(dataclasses.asdict(RLConfig(device="cpu"))))
     with pytest.raises(ValueError, match=r"load_agent: cannot load .*model.zip as a curl-sac model \(AssertionError"):
         load_agent(tmp_path)
+    settings = dataclasses.asdict(RLConfig(device="cpu"))
+    for edit, message in [({"crop_margin": 4}, r"settings \['crop_margin'\] that RLConfig does not have"),
+                          ({"algo": "ppo"}, r"settings that RLConfig refuses \(.*algo")]:
+        (tmp_path / "config.json").write_text(json.dumps({**settings, **edit}))
+        with pytest.raises(ValueError, match=r"load_agent: .*config.json holds " + message):
+            load_agent(tmp_path)
