@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from contrastkit.core import TrainConfig, atomic_save, data_root, load_saved, seed_everything
+from contrastkit.core import TrainConfig, atomic_save, data_root, load_saved, saved_settings, seed_everything
 from contrastkit.core.config_args import add_config_arguments, config_from_args
 
 from .data import WindowDataset, make_windows, read_recordings, read_uci_eeg, synthetic_recordings
@@ -121,9 +121,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     if not path.exists():
         raise SystemExit(f"{path} not found; run `contrastkit timeseries train --run-dir {args.run_dir}` first.")
     saved = load_saved(path, "timeseries evaluate", keys=("encoder", "data", "weights"))
-    spec = DataSpec(**{**saved["data"], "channels": tuple(saved["data"]["channels"] or ()) or None})
+    data = saved["data"]
+    if isinstance(data, dict) and isinstance(data.get("channels"), list):  # a tuple in DataSpec
+        data = {**data, "channels": tuple(data["channels"]) or None}
+    spec = saved_settings(DataSpec, data, path, "timeseries evaluate")
+    try:
+        encoder = load_encoder(saved["encoder"])
+    except (KeyError, TypeError, RuntimeError) as error:  # a hand-edited or foreign file: name it
+        raise ValueError(
+            f"timeseries evaluate: {path} holds an encoder that cannot be rebuilt ({type(error).__name__}: {error})."
+        ) from error
     ds, split = spec.load()
-    encoder = load_encoder(saved["encoder"])
     results = evaluate_encoder(
         encoder,
         ds,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 import torch
 
-from contrastkit.core import TrainConfig
+from contrastkit.core import TrainConfig, atomic_save
 from contrastkit.timeseries.cli import DataSpec, register
 from contrastkit.timeseries.evaluate import patient_folds
 from contrastkit.timeseries.objectives import LevelWeights
@@ -136,3 +136,18 @@ def test_evaluate_passes_the_fine_tuning_options(tmp_path, monkeypatch) -> None:
     assert seen["finetune_config"] == TrainConfig(max_steps=5, lr=0.01, progress=False)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["timeseries", "evaluate", "--head-init", "warm"])
+
+
+def test_evaluate_names_a_hand_edited_encoder_file(tmp_path) -> None:
+    run = tmp_path / "run"
+    main(["timeseries", "train", "--levels", "sample", "--steps", "1", "--dim", "8", "--hidden", "8", "--depth", "1",
+          "--no-progress", "--run-dir", str(run)])
+    saved = torch.load(run / "encoder.pt", weights_only=False)
+    for edit, message in [
+        ({"data": {**saved["data"], "window_size": 64}}, r"holds settings \['window_size'\] that DataSpec does not have"),
+        ({"encoder": {**saved["encoder"], "hidden": 16}}, r"holds an encoder that cannot be rebuilt \(RuntimeError: .*size mismatch"),
+        ({"encoder": {k: v for k, v in saved["encoder"].items() if k != "depth"}}, r"holds an encoder that cannot be rebuilt \(KeyError: 'depth'"),
+    ]:
+        atomic_save({**saved, **edit}, run / "encoder.pt")
+        with pytest.raises(SystemExit, match=r"(?s)timeseries evaluate: .*encoder.pt " + message):
+            main(["timeseries", "evaluate", "--run-dir", str(run)])
