@@ -122,7 +122,7 @@ def _check_channel_columns(columns: Sequence[object], where: str) -> None:
 RESERVED_COLUMNS = ("patient_id", "trial_id", "label")
 
 
-def _check_no_trial_constants(table: pd.DataFrame, channel_cols: Sequence[object], where: str) -> None:
+def _check_no_metadata_columns(table: pd.DataFrame, channel_cols: Sequence[object], where: str) -> None:
     """Refuse a long table's channel column that is really per-trial metadata: a misspelt ``label``
     ("Label", "labels", "diagnosis"...) would otherwise be read as a channel, and the trials would
     lose their labels without a word. A signal varies within a trial; a column of whole numbers
@@ -486,7 +486,7 @@ def read_recordings(path: str | Path) -> pd.DataFrame:
                 f"read_recordings: {path.name} has rows without a {col} (table rows "
                 f"{table.index[table[col].isna()][:5].tolist()})."
             )
-    _check_no_trial_constants(table, channel_cols, path.name)
+    _check_no_metadata_columns(table, channel_cols, path.name)
     rows = []
     for (pid, tid), g in table.groupby(["patient_id", "trial_id"], sort=False):
         row = {"patient_id": pid, "trial_id": tid, "signal": g[channel_cols].to_numpy(dtype=np.float32).T}
