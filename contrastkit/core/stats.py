@@ -59,14 +59,18 @@ def paired_bootstrap(
         raise ValueError(f"paired_bootstrap: chunk must be a positive integer; got {chunk!r}.")
     n = a_arr.shape[1]
     rng = np.random.default_rng(seed)
+
+    def counts(size: int, m: int) -> np.ndarray:
+        """[m, size] multinomial counts: how often each of ``size`` rows or columns was drawn."""
+        return rng.multinomial(size, np.full(size, 1 / size), size=m)
+
     gaps = np.empty(n_boot)
     for start in range(0, n_boot, chunk):
         m = min(chunk, n_boot - start)
-        # Seed-resampled per-unit means [m, N]: multinomial seed counts / S, times the scores.
-        mean_a = rng.multinomial(a_arr.shape[0], np.full(a_arr.shape[0], 1 / a_arr.shape[0]), size=m) @ a_arr / a_arr.shape[0]
-        mean_b = rng.multinomial(b_arr.shape[0], np.full(b_arr.shape[0], 1 / b_arr.shape[0]), size=m) @ b_arr / b_arr.shape[0]
-        units = rng.multinomial(n, np.full(n, 1 / n), size=m)  # [m, N] counts: how often each unit was drawn
-        gaps[start : start + m] = (units * (mean_a - mean_b)).sum(1) / n
+        # Seed-resampled per-unit means [m, N]: seed counts / S, times the scores.
+        mean_a = counts(a_arr.shape[0], m) @ a_arr / a_arr.shape[0]
+        mean_b = counts(b_arr.shape[0], m) @ b_arr / b_arr.shape[0]
+        gaps[start : start + m] = (counts(n, m) * (mean_a - mean_b)).sum(1) / n
     tail = (1.0 - confidence) / 2
     return {
         "gap": float(a_arr.mean() - b_arr.mean()),
